@@ -1,0 +1,73 @@
+"""Ingest: decode an export, detect its format, stage it in DuckDB SQL, commit it atomically.
+
+`ingest_file` is the one entry point the Import page and `cli.py ingest` share.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.decode import decode_file
+from ingest.detect import FORMATS, detect, probe
+from ingest.errors import IngestError
+from store.load import ImportResult, commit_import, drop_stage
+
+
+@dataclass
+class ImportContext:
+    """What the user told us about the file: project key override, time zone of naive timestamps."""
+    file_name: str
+    project_key: str | None = None
+    source_tz: str = "Asia/Shanghai"
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(8 * 1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def ingest_file(cur, path: str | os.PathLike, *, project_key: str | None = None, fmt: str = "auto",
+                file_name: str | None = None, imported_by: str | None = None,
+                source_tz: str | None = None) -> ImportResult:
+    """Import one export file. Raises IngestError (database unchanged) when the file is refused."""
+    path = Path(path)
+    name = file_name or path.name
+    if not path.exists():
+        raise IngestError("not_found", name)
+    if project_key is not None and not project_key.strip():
+        project_key = None
+    decoded = decode_file(path, name)
+    try:
+        p = probe(decoded)
+        format_ = detect(p, name, fmt)
+        tz = source_tz or _project_tz(cur, project_key)
+        ctx = ImportContext(file_name=name, project_key=project_key.strip() if project_key else None,
+                            source_tz=tz)
+        try:
+            staged = format_.stage(cur, decoded, p, ctx)
+            staged.warnings = decoded.warnings + staged.warnings
+            return commit_import(cur, staged, file_name=name, file_sha256=sha256_of(path),
+                                 imported_by=imported_by)
+        finally:
+            drop_stage(cur)
+    finally:
+        decoded.cleanup()
+
+
+def _project_tz(cur, project_key: str | None) -> str:
+    if project_key:
+        row = cur.execute("SELECT timezone FROM projects WHERE project_key = ?", [project_key]).fetchone()
+        if row and row[0]:
+            return row[0]
+    return "Asia/Shanghai"
+
+
+# Built-in adapters register themselves on import.
+from ingest import jira_csv  # noqa: E402,F401
+
+__all__ = ["ingest_file", "IngestError", "ImportResult", "FORMATS"]

@@ -1,0 +1,1 @@
+"""Storage: the canonical DuckDB model, connections, and atomic imports."""
