@@ -33,7 +33,7 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 def ingest_file(cur, path: str | os.PathLike, *, project_key: str | None = None, fmt: str = "auto",
                 file_name: str | None = None, imported_by: str | None = None,
-                source_tz: str | None = None) -> ImportResult:
+                source_tz: str | None = None, own_transaction: bool = True) -> ImportResult:
     """Import one export file. Raises IngestError (database unchanged) when the file is refused."""
     path = Path(path)
     name = file_name or path.name
@@ -52,11 +52,23 @@ def ingest_file(cur, path: str | os.PathLike, *, project_key: str | None = None,
             staged = format_.stage(cur, decoded, p, ctx)
             staged.warnings = decoded.warnings + staged.warnings
             return commit_import(cur, staged, file_name=name, file_sha256=sha256_of(path),
-                                 imported_by=imported_by)
+                                 imported_by=imported_by, own_transaction=own_transaction)
         finally:
             drop_stage(cur)
     finally:
         decoded.cleanup()
+
+
+def ingest_files(cur, paths, **kwargs) -> list[ImportResult]:
+    """Import several files all or nothing: the first refused file rolls every one of them back."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        results = [ingest_file(cur, p, own_transaction=False, **kwargs) for p in paths]
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    return results
 
 
 def _project_tz(cur, project_key: str | None) -> str:
@@ -70,4 +82,4 @@ def _project_tz(cur, project_key: str | None) -> str:
 # Built-in adapters register themselves on import.
 from ingest import jira_csv  # noqa: E402,F401
 
-__all__ = ["ingest_file", "IngestError", "ImportResult", "FORMATS"]
+__all__ = ["ingest_file", "ingest_files", "IngestError", "ImportResult", "FORMATS"]

@@ -24,7 +24,7 @@ MAX_STRAY_BYTES = 16
 
 @dataclass
 class Decoded:
-    path: Path                 # a UTF-8 file without BOM (the original when it already was one)
+    path: Path                 # a UTF-8 file (the original when it already was one, BOM and all)
     encoding: str
     file_name: str
     warnings: list[dict] = field(default_factory=list)
@@ -110,19 +110,30 @@ def decode_file(path: str | os.PathLike, file_name: str | None = None) -> Decode
     if b"\x00" in _sample_at_line_end(path):
         raise IngestError("binary_file", name)
 
-    stray = _stray_byte_rows(path)
-    guess = _guess_encoding(path)
-    if stray and guess not in ("gb18030", "gbk", "gb2312"):
-        skip = 3 if head.startswith(codecs.BOM_UTF8) else 0
-        out = _transcode(path, "utf-8", skip, errors="replace")
-        return Decoded(out, "utf-8 (repaired)", name, temporary=True,
-                       warnings=[warning("stray_bytes_replaced", rows=stray[:20], count=len(stray))])
-    if guess in ("gb18030", "gbk", "gb2312", None):
+    if _looks_like_gb18030(path):
         try:
             return Decoded(_transcode(path, "gb18030", 0), "gb18030", name, temporary=True)
         except UnicodeDecodeError:
             pass
-    raise IngestError("encoding", name, encoding=guess or "unknown")
+    stray = _stray_byte_rows(path)
+    if stray:
+        skip = 3 if head.startswith(codecs.BOM_UTF8) else 0
+        out = _transcode(path, "utf-8", skip, errors="replace")
+        return Decoded(out, "utf-8 (repaired)", name, temporary=True,
+                       warnings=[warning("stray_bytes_replaced", rows=stray[:20], count=len(stray))])
+    raise IngestError("encoding", name, encoding=_guess_encoding(path) or "unknown")
+
+
+def _looks_like_gb18030(path: Path) -> bool:
+    """The head decodes as GB18030 and its non-ASCII characters are Chinese text, not the mojibake a
+    Western code page turns into when read as GB18030."""
+    try:
+        text = _sample_at_line_end(path, 1024 * 1024).decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    wide = [c for c in text if ord(c) > 127]
+    cjk = sum(1 for c in wide if "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef")
+    return bool(wide) and cjk >= 0.9 * len(wide)
 
 
 def _guess_encoding(path: Path) -> str | None:

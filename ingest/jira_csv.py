@@ -255,8 +255,9 @@ def _report(cur, rows: int, header: list[str], single: dict[str, int]) -> list[d
         out.append(warning("done_date_from_updated", count=n))
     if "created" not in single:
         out.append(warning("missing_column", column="Created"))
-    est = cur.execute("SELECT count(*) FILTER (WHERE story_points IS NOT NULL), "
-                      "count(*) FILTER (WHERE type NOT IN ('epic', 'subtask')) FROM stage_issues").fetchone()
+    # G6/G7: points count on standard issues only, so coverage is over those too.
+    est = cur.execute("SELECT count(*) FILTER (WHERE story_points IS NOT NULL), count(*) FROM stage_issues "
+                      "WHERE type NOT IN ('epic', 'subtask')").fetchone()
     out.append(warning("estimate_coverage", estimated=est[0], in_scope=est[1]))
     if "parent_id" in single and "parent_key" not in single:
         orphans = cur.execute(f"SELECT count(*) FROM raw_p r JOIN stage_issues s ON s.rownum = r.rownum "

@@ -62,8 +62,11 @@ def _cols(names) -> str:
 
 
 def commit_import(cur: duckdb.DuckDBPyConnection, staged: Staged, *, file_name: str, file_sha256: str,
-                  imported_by: str | None = None) -> ImportResult:
-    """Move the stage_* tables into the model in one transaction; roll back everything on any error."""
+                  imported_by: str | None = None, own_transaction: bool = True) -> ImportResult:
+    """Move the stage_* tables into the model in one transaction; roll back everything on any error.
+
+    own_transaction=False: the caller holds a transaction around several files (all or nothing).
+    """
     keys = [r[0] for r in cur.execute(
         "SELECT DISTINCT project_key FROM stage_issues ORDER BY 1").fetchall()]
     project_label = ",".join(keys)
@@ -74,7 +77,8 @@ def commit_import(cur: duckdb.DuckDBPyConnection, staged: Staged, *, file_name: 
                             json.loads(dup[2]) if dup[2] else [], duplicate=True, file_name=file_name)
 
     now = datetime.now(timezone.utc)
-    cur.execute("BEGIN TRANSACTION")
+    if own_transaction:
+        cur.execute("BEGIN TRANSACTION")
     try:
         import_id = cur.execute("SELECT nextval('import_seq')").fetchone()[0]
         for key in keys:
@@ -146,9 +150,11 @@ def commit_import(cur: duckdb.DuckDBPyConnection, staged: Staged, *, file_name: 
         cur.execute("INSERT INTO audit_log (\"at\", \"user\", role, action, detail) VALUES (?, ?, ?, 'import', ?)",
                     [now, imported_by, None, json.dumps({"import_id": import_id, "file_name": file_name,
                                                          "project_key": project_label}, ensure_ascii=False)])
-        cur.execute("COMMIT")
+        if own_transaction:
+            cur.execute("COMMIT")
     except BaseException:
-        cur.execute("ROLLBACK")
+        if own_transaction:
+            cur.execute("ROLLBACK")
         raise
     finally:
         cur.execute("DROP TABLE IF EXISTS _prev")

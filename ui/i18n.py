@@ -15,10 +15,29 @@ DEFAULT_LANG = "zh-CN"
 _DIR = Path(__file__).with_name("locales")
 
 
+def catalog_files(lang: str) -> list[Path]:
+    """locales/{lang}.toml (messages of ingest and metrics) plus every locales/{lang}/*.toml (screens)."""
+    return [_DIR / f"{lang}.toml", *sorted((_DIR / lang).glob("*.toml"))]
+
+
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    """The flattened catalog: nested TOML tables become dotted keys (`page.import.title`)."""
-    data = tomllib.loads((_DIR / f"{lang}.toml").read_text(encoding="utf-8"))
+    """The flattened catalog: nested TOML tables become dotted keys (`page.import.title`).
+
+    A key defined in two files of one language is an error, so split catalogs cannot silently shadow.
+    """
+    flat: dict[str, str] = {}
+    for path in catalog_files(lang):
+        if path.exists():
+            part = _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+            clash = flat.keys() & part.keys()
+            if clash:
+                raise ValueError(f"{path}: keys defined twice: {sorted(clash)[:5]}")
+            flat.update(part)
+    return flat
+
+
+def _flatten(data: dict) -> dict[str, str]:
     flat: dict[str, str] = {}
 
     def walk(prefix: str, node: dict) -> None:
