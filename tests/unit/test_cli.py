@@ -66,3 +66,30 @@ def test_error_message_in_chinese(tmp_path):
 def test_unknown_project_for_metrics_exits_2(tmp_path):
     rc, out, err = run("metrics", "--project", "NOPE", db_path=tmp_path / "p.duckdb")
     assert rc == 2 and out == "" and "NOPE" in err
+
+
+def test_metrics_prints_every_registry_id_in_the_contract_shape(tmp_path):
+    from metrics import REGISTRY
+    path = tmp_path / "p.duckdb"
+    assert run("ingest", str(JIRA / "allfields_small.csv"), db_path=path)[0] == 0
+    rc, out, err = run("metrics", "--project", "DEMO", "--sprint", "DEMO Sprint 2", db_path=path)
+    assert rc == 0, err
+    data = json.loads(out)
+    assert set(data) == set(REGISTRY)
+    for body in data.values():
+        assert set(body) == {"value", "unit", "series", "warnings", "target", "rag", "signals"}
+    # By hand: sprint 2 has no dates in a CSV, so it is inferred (starts 2024-06-18, after DEMO-1 was done);
+    # DEMO-2 (3 points, in progress) and DEMO-5 (8 points, reopened) are committed, nothing moves: 11.
+    burndown = data["burndown"]
+    assert (burndown["value"], burndown["unit"]) == (11.0, "points")
+    assert burndown["series"][0] == {"day": "2024-06-18", "remaining": 11.0, "guideline": 10.0, "done": 0.0,
+                                     "scope": 11.0, "burndown": 0, "reopen": 0, "scope_plus": 0,
+                                     "scope_minus": 0, "is_workday": True}
+    assert burndown["warnings"][0] == ("Sprint “DEMO Sprint 2” has no dates in the export; they were inferred "
+                                       "from its issues. Set them in Settings.")
+    # No size set: null with the reason, never 0 or infinity; one valid open bug (DEMO-2).
+    density = data["defect_density"]
+    assert density["value"] is None and density["series"][0]["defects"] == 1
+    assert "Project size (kloc) is not set: set it in Settings to see defect density." in density["warnings"]
+    assert data["reopen_rate"]["value"] is None
+    assert data["reopen_rate"]["warnings"] == ["No issue was resolved in 2024-06."]
