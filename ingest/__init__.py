@@ -73,13 +73,15 @@ def ingest_files(cur, paths, **kwargs) -> list[ImportResult]:
 
 def _project_tz(cur, project_key: str | None) -> str:
     if project_key:
-        row = cur.execute("SELECT timezone FROM projects WHERE project_key = ?", [project_key]).fetchone()
-        if row and row[0]:
-            return row[0]
+        # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open and refuses the next register().
+        rows = cur.execute("SELECT timezone FROM projects WHERE project_key = ?", [project_key]).fetchall()
+        if rows and rows[0][0]:
+            return rows[0][0]
     return "Asia/Shanghai"
 
 
 # Built-in adapters register themselves on import.
 from ingest import jira_csv  # noqa: E402,F401
+from ingest import jira_json  # noqa: E402,F401
 
 __all__ = ["ingest_file", "ingest_files", "IngestError", "ImportResult", "FORMATS"]

@@ -53,11 +53,14 @@ def probe(decoded: Decoded) -> Probe:
         head = fh.read(HEAD_BYTES)
     stripped = head.lstrip()
     if stripped[:1] in ("{", "["):
+        text = Path(decoded.path).read_text(encoding="utf-8-sig")
         try:
-            text = Path(decoded.path).read_text(encoding="utf-8-sig")
             return Probe("json", document=json.loads(text))
         except json.JSONDecodeError as exc:
-            raise IngestError("bad_json", decoded.file_name, row=exc.lineno, detail=exc.msg) from None
+            lines = _json_lines(text)
+            if lines is None:
+                raise IngestError("bad_json", decoded.file_name, row=exc.lineno, detail=exc.msg) from None
+            return Probe("json", document=lines)
     if not stripped:
         raise IngestError("empty_file", decoded.file_name)
     first_line = head.split("\n", 1)[0]
@@ -69,6 +72,18 @@ def probe(decoded: Decoded) -> Probe:
     return Probe("csv", header=[h.strip() for h in header], delimiter=delimiter)
 
 
+def _json_lines(text: str) -> list | None:
+    """JSON Lines (one document per line, as API dumps are often saved), or None when it is not that."""
+    out = []
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                return None
+    return out if len(out) > 1 else None
+
+
 def detect(p: Probe, file_name: str, wanted: str = "auto") -> Format:
     """The registered format for this probe, or the one the user asked for."""
     if wanted and wanted != "auto":
@@ -78,5 +93,8 @@ def detect(p: Probe, file_name: str, wanted: str = "auto") -> Format:
     for fmt in FORMATS.values():
         if fmt.kind == p.kind and fmt.sniff(p):
             return fmt
-    seen = ", ".join((p.header or [])[:8]) if p.kind == "csv" else type(p.document).__name__
-    raise IngestError("unknown_shape", file_name, seen=seen)
+    if p.kind == "json":
+        doc = p.document[0] if isinstance(p.document, list) and p.document else p.document
+        keys = ", ".join(list(doc)[:8]) if isinstance(doc, dict) else type(doc).__name__
+        raise IngestError("unknown_json_shape", file_name, seen=keys)
+    raise IngestError("unknown_shape", file_name, seen=", ".join((p.header or [])[:8]))

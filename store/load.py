@@ -69,6 +69,8 @@ def commit_import(cur: duckdb.DuckDBPyConnection, staged: Staged, *, file_name: 
     """
     keys = [r[0] for r in cur.execute(
         "SELECT DISTINCT project_key FROM stage_issues ORDER BY 1").fetchall()]
+    if not keys and staged.has_sprints:     # a sprints-only file (jira-sprints-json) still names its project
+        keys = [r[0] for r in cur.execute("SELECT DISTINCT project_key FROM stage_sprints ORDER BY 1").fetchall()]
     project_label = ",".join(keys)
     dup = cur.execute("SELECT import_id, rows, warnings FROM imports WHERE file_sha256 = ? AND project_key = ?",
                       [file_sha256, project_label]).fetchone()
@@ -86,6 +88,10 @@ def commit_import(cur: duckdb.DuckDBPyConnection, staged: Staged, *, file_name: 
                 "INSERT INTO projects (project_key, name, tracker) SELECT ?, ?, ? "
                 "WHERE NOT EXISTS (SELECT 1 FROM projects WHERE project_key = ?)",
                 [key, staged.project_names.get(key) or key, staged.tracker or staged.source_format, key])
+            if staged.project_names.get(key):
+                # A sprints-only import created the project under its key; the first real name wins.
+                cur.execute("UPDATE projects SET name = ? WHERE project_key = ? AND coalesce(name, project_key) = project_key",
+                            [staged.project_names[key], key])
         cur.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [import_id, project_label, staged.source_format, file_name, file_sha256, staged.rows, now,
                      imported_by, json.dumps(staged.warnings, ensure_ascii=False, default=str)])
@@ -126,7 +132,7 @@ def commit_import(cur: duckdb.DuckDBPyConnection, staged: Staged, *, file_name: 
             cur.execute("""
                 UPDATE sprints t SET state = coalesce(s.state, t.state), start_at = coalesce(s.start_at, t.start_at),
                   end_at = coalesce(s.end_at, t.end_at), completed_at = coalesce(s.completed_at, t.completed_at),
-                  import_id = $1
+                  source = CASE WHEN s.start_at IS NOT NULL THEN 'tracker' ELSE t.source END, import_id = $1
                 FROM stage_sprints s
                 WHERE t.project_key = s.project_key AND t.name = s.name AND coalesce(t.source, '') <> 'manual'
                 """, [import_id])
