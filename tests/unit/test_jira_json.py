@@ -417,14 +417,15 @@ def test_changelog_pages_alone_are_refused(cur):
     """GET /issue/{id}/changelog pages carry no issue keys: not importable alone; the database is unchanged."""
     with pytest.raises(IngestError) as exc:
         ingest_file(cur, sample("reference/jira_api_issue_changelog_pages_merico.jsonl"))
-    assert exc.value.code in ("bad_json", "unknown_shape")
+    assert exc.value.code == "unknown_json_shape"
+    assert exc.value.params == {"seen": "_request_url, _collected_at, data"}
     assert cur.execute("SELECT count(*) FROM imports").fetchone() == (0,)
 
 
 def test_field_metadata_alone_is_refused(cur):
     with pytest.raises(IngestError) as exc:
         ingest_file(cur, sample("reference/jira_api_field_metadata_selfhosted_server.json"))
-    assert exc.value.code == "unknown_shape"
+    assert exc.value.code == "unknown_json_shape"
     assert cur.execute("SELECT count(*) FROM imports").fetchone() == (0,)
 
 
