@@ -16,6 +16,8 @@ SETTINGS = (
     Setting("reopen_scope", "bugs", "bugs: reopen rate over valid bugs; all: over every standard issue (5a)."),
     Setting("module_size_kloc", "{}", "JSON object module -> KLOC, for defect density per module (3)."),
     Setting("max_upload_mb", "200", "Uploads larger than this many MB are refused with a clear message."),
+    Setting("project_name_zh", "", "The project's display name in Chinese (else projects.name)."),
+    Setting("project_name_en", "", "The project's display name in English (else projects.name)."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
