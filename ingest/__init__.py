@@ -9,8 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.decode import decode_file
-from ingest.detect import FORMATS, detect, probe
+from ingest.decode import Decoded, decode_file
+from ingest.detect import FORMATS, detect, is_xlsx, probe
 from ingest.errors import IngestError
 from store.load import ImportResult, commit_import, drop_stage
 
@@ -41,7 +41,8 @@ def ingest_file(cur, path: str | os.PathLike, *, project_key: str | None = None,
         raise IngestError("not_found", name)
     if project_key is not None and not project_key.strip():
         project_key = None
-    decoded = decode_file(path, name)
+    # An XLSX workbook is binary: it skips text decoding and goes to probe() as it is.
+    decoded = Decoded(path, "xlsx", name) if is_xlsx(path) else decode_file(path, name)
     try:
         p = probe(decoded)
         format_ = detect(p, name, fmt)
@@ -83,5 +84,7 @@ def _project_tz(cur, project_key: str | None) -> str:
 # Built-in adapters register themselves on import.
 from ingest import jira_csv  # noqa: E402,F401
 from ingest import jira_json  # noqa: E402,F401
+from ingest import gitlab, github, azure_devops, redmine  # noqa: E402,F401
+from ingest import zentao  # noqa: E402,F401
 
 __all__ = ["ingest_file", "ingest_files", "IngestError", "ImportResult", "FORMATS"]

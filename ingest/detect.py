@@ -20,8 +20,8 @@ HEAD_BYTES = 4 * 1024 * 1024
 
 @dataclass
 class Probe:
-    """What detection looks at: the file's kind and its header (CSV) or parsed document (JSON)."""
-    kind: str                       # csv | json
+    """What detection looks at: the file's kind and its header (CSV, XLSX) or parsed document (JSON)."""
+    kind: str                       # csv | json | xlsx
     header: list[str] | None = None
     delimiter: str = ","
     document: Any = None
@@ -47,8 +47,19 @@ def register(fmt: Format) -> Format:
     return fmt
 
 
+XLSX_MAGIC = b"PK\x03\x04"       # an XLSX workbook is a ZIP archive
+
+
+def is_xlsx(path) -> bool:
+    """The file starts with the ZIP magic: a workbook, to be read as binary (never text-decoded)."""
+    with open(path, "rb") as fh:
+        return fh.read(4) == XLSX_MAGIC
+
+
 def probe(decoded: Decoded) -> Probe:
-    """Read the head of a decoded file: a JSON document or a CSV header record."""
+    """Read the head of a decoded file: a JSON document or a CSV header record (an XLSX: its first row)."""
+    if is_xlsx(decoded.path):
+        return _probe_xlsx(decoded)
     with open(decoded.path, "r", encoding="utf-8-sig", newline="") as fh:
         head = fh.read(HEAD_BYTES)
     stripped = head.lstrip()
@@ -70,6 +81,23 @@ def probe(decoded: Decoded) -> Probe:
     except (csv.Error, StopIteration):
         raise IngestError("no_header", decoded.file_name, row=1) from None
     return Probe("csv", header=[h.strip() for h in header], delimiter=delimiter)
+
+
+def _probe_xlsx(decoded: Decoded) -> Probe:
+    """The first row of the first sheet as the header (pandas with the calamine engine, cells as text)."""
+    import pandas as pd
+    try:
+        frame = pd.read_excel(decoded.path, engine="calamine", dtype=str, header=None, nrows=1)
+    except Exception as exc:    # calamine, zipfile and pandas each raise their own types
+        raise IngestError("bad_xlsx", decoded.file_name, detail=str(exc).splitlines()[0][:200]) from None
+    if frame.empty:
+        raise IngestError("empty_file", decoded.file_name)
+    header = ["" if pd.isna(v) else str(v).strip() for v in frame.iloc[0]]
+    while header and not header[-1]:
+        header.pop()
+    if not header:
+        raise IngestError("no_header", decoded.file_name, row=1)
+    return Probe("xlsx", header=header)
 
 
 def _json_lines(text: str) -> list | None:

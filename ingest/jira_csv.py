@@ -6,7 +6,10 @@ dates follow one pattern per file (ingest/dates.py); status -> status_category a
 resolution_class per METRICS.md G3/G5 with per-project overrides (ingest/value_maps.py). A CSV carries no
 history: reopen_count is NULL (unknown) unless the status itself says Reopened.
 
-All row work runs in DuckDB SQL over read_csv; Python only looks at the header.
+All row work runs in DuckDB SQL over read_csv; Python only looks at the header. One pass: stage_issues is
+built straight from read_csv by projections only (MAP lookups instead of joins keep the rows in file order,
+so its rowid is the record number); the date format is voted on the first rows beforehand and checked on all
+of them afterwards (bench/README.md has the measurements).
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ import re
 import duckdb
 
 from ingest import dates
+from ingest.decode import ProfileClock
 from ingest.detect import Format, Probe, register
 from ingest.errors import IngestError, warning
-from ingest.value_maps import create_map_table, join_map
+from ingest.value_maps import lookup_sql
 from store.load import Staged
 
 KEY, ID = "issue key", "issue id"
@@ -56,6 +60,7 @@ MULTI = {
 STORY_POINTS = ["custom field (story points)", "custom field (story point estimate)",
                 "custom field (${field_story_points})"]
 _SP_PATTERN = re.compile(r"story[ _-]?points?", re.I)
+UNRESOLVED = "('unresolved', '未解决', 'none')"      # a Resolution cell that means "not resolved"
 
 
 def sniff(p: Probe) -> bool:
@@ -77,34 +82,182 @@ def _columns(header: list[str]) -> tuple[dict[str, int], dict[str, list[int]], l
     return single, multi, sp
 
 
-def _read_raw(cur, decoded, probe: Probe, needed: list[int]) -> int:
-    names = [f"c{i}" for i in range(len(probe.header))]
+def _csv_source(probe: Probe, needed: list[int], project_sql: str) -> str:
+    """The file's records as rows of trimmed text columns c<i> (NULL for empty) plus their project_key.
+    Only projections follow read_csv, so rows stay in file order (a join would not keep them so).
+
+    A record may be 32 MB long; the read buffer is set to 64 MB because DuckDB otherwise sizes it from
+    max_line_size (measured on the 1M-row bench file: peak memory of the read 1.03 GB -> 0.77 GB, and a
+    `LIMIT 4001` read 0.74 GB and 0.36 s -> 0.21 GB and 0.08 s)."""
     cols = ", ".join(f"nullif(trim(c{i}), '') AS c{i}" for i in needed)
+    return f"""(SELECT {project_sql} AS project_key, * FROM (
+        SELECT {cols} FROM read_csv($path, header = false, skip = 1, names = $names, all_varchar = true,
+            delim = $delim, quote = '"', escape = '"', max_line_size = 33554432, buffer_size = 67108864)))"""
+
+
+def _read(cur, decoded, probe: Probe, sql: str, params: dict) -> None:
+    """Run a statement that reads the file; a file DuckDB cannot parse is refused with the row it names."""
     try:
-        cur.execute(f"""
-            CREATE OR REPLACE TEMP TABLE raw AS
-            SELECT {cols} FROM read_csv($path, header = false, skip = 1, names = $names, all_varchar = true,
-                delim = $delim, quote = '"', escape = '"', max_line_size = 33554432)""",
-                    {"path": str(decoded.path), "names": names, "delim": probe.delimiter})
+        _execute(cur, sql, {"path": str(decoded.path), "names": [f"c{i}" for i in range(len(probe.header))],
+                            "delim": probe.delimiter, **params})
     except duckdb.Error as exc:
         msg = str(exc)
         line = re.search(r"[Ll]ine:? (\d+)", msg)
         raise IngestError("bad_csv", decoded.file_name, row=int(line.group(1)) if line else None,
                           detail=msg.splitlines()[0][:200]) from None
-    return cur.execute("SELECT count(*) FROM raw").fetchone()[0]
+
+
+def _profile_sql_log(cur) -> None:
+    """PULSE_PROFILE_SQL=DIR: DuckDB's own query log to DIR (times the loader's statements for bench/ingest.py)."""
+    import os
+    log_dir = os.environ.get("PULSE_PROFILE_SQL")
+    if log_dir:
+        cur.execute("CALL enable_logging('QueryLog', storage = 'file', storage_path = ?)", [log_dir])
 
 
 def stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> Staged:
+    _profile_sql_log(cur)
+    total = ProfileClock()
+    staged = _stage(cur, decoded, probe, ctx, ProfileClock())
+    # Not in a `finally`: after a failed statement inside a caller's transaction any statement fails, and the
+    # refusal must stay the error raised.
+    cur.execute("DROP TABLE IF EXISTS _head")
+    cur.execute("DROP TABLE IF EXISTS _dates")
+    total.mark("stage_total")
+    return staged
+
+
+def _stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx, clock: ProfileClock) -> Staged:
+    """Stage the file in one pass: stage_issues is built straight from read_csv (no copy of the raw text),
+    with the date format chosen beforehand on the file's first rows and checked on all of them afterwards.
+    The rowid of stage_issues is the record's position in the file (what `rownum` was)."""
     header = probe.header
     lower = [h.lower() for h in header]
     key_i = lower.index(KEY)
     id_i = lower.index(ID)
     single, multi, sp = _columns(header)
     needed = sorted({key_i, id_i, *single.values(), *sp, *(i for v in multi.values() for i in v)})
-    rows = _read_raw(cur, decoded, probe, needed)
-    if rows == 0:
-        raise IngestError("no_rows", decoded.file_name)
     warnings: list[dict] = []
+
+    def col(field: str) -> str:
+        return f"c{single[field]}" if field in single else "NULL"
+
+    # Project: what the user said, else the file's Project key column, else the issue key's prefix.
+    project_sql = (_literal(ctx.project_key) if ctx.project_key else
+                   f"coalesce({col('project')}, regexp_extract(c{key_i}, '^(.+)-[0-9]+$', 1), c{key_i})")
+    src = _csv_source(probe, needed, project_sql)
+    date_fields = [f for f in ("created", "updated", "resolved", "due") if f in single]
+    date_cols = [col(f) for f in date_fields]
+    created_sql = col("created") if "created" in single else None
+    updated_sql = col("updated") if "updated" in single else None
+
+    # Dates: one family for the whole file. The first SAMPLE_ROWS records vote; a file no longer than that
+    # votes whole (exactly as before), a longer one is checked below and re-voted in full if need be.
+    head_cols = ", ".join(date_cols) if date_cols else "1 AS one"
+    _read(cur, decoded, probe, f"CREATE OR REPLACE TEMP TABLE _head AS SELECT {head_cols} FROM {src} "
+                               f"LIMIT {dates.SAMPLE_ROWS + 1}", {})
+    head_rows = cur.execute("SELECT count(*) FROM _head").fetchone()[0]
+    if head_rows == 0:
+        raise IngestError("no_rows", decoded.file_name)
+    if head_rows <= dates.SAMPLE_ROWS:
+        choice = dates.infer_family(cur, "_head", date_cols, created_sql, updated_sql)
+    else:
+        choice = dates.sample_vote(cur, "_head", date_cols)
+        if choice is None:                # the sample cannot tell: every value of the file votes
+            choice = _full_date_vote(cur, decoded, probe, src, date_cols, created_sql, updated_sql)
+    clock.mark("read_head_date_inference")
+
+    # A time zone DuckDB does not list is staged as UTC for now: reading the file must fail only for reasons
+    # of the file (as it did when the rows were read apart from their conversion); see below.
+    tz_listed = cur.execute("SELECT count(*) > 0 FROM pg_timezone_names() WHERE name = ?",
+                            [ctx.source_tz]).fetchone()[0]
+
+    def build(family: str | None, tz: str, file_errors: bool = True) -> None:
+        maps = {kind: lookup_sql(cur, kind, col(field), "project_key") for kind, field in
+                (("status", "status"), ("status_category", "status_category"), ("type", "type"),
+                 ("resolution", "resolution"))}
+        sql = _stage_issues_sql(src, single, multi, sp, key_i, id_i, date_fields, family, maps)
+        if file_errors:
+            _read(cur, decoded, probe, sql, {"tz": tz})
+        else:       # the file was read once already: an error now is not the file's
+            _execute(cur, sql, {"tz": tz, "path": str(decoded.path), "delim": probe.delimiter,
+                                "names": [f"c{i}" for i in range(len(probe.header))]})
+
+    build(choice.family, ctx.source_tz if tz_listed else "UTC")
+    rows = cur.execute("SELECT count(*) FROM stage_issues").fetchone()[0]
+    clock.mark("read_csv_to_stage_issues")
+    missing_key = cur.execute("SELECT min(rowid) FROM stage_issues WHERE issue_key IS NULL").fetchone()[0]
+    if missing_key is not None:
+        raise IngestError("empty_key", decoded.file_name, row=missing_key + 2, column=header[key_i])
+
+    bad = _bad_dates(cur, date_fields)
+    if choice.sampled and any(n for n, _, _ in bad.values()):
+        # The sample's family does not parse every value: every value votes, as on a small file.
+        full = _full_date_vote(cur, decoded, probe, src, date_cols, created_sql, updated_sql)
+        if full.family != choice.family:
+            build(full.family, ctx.source_tz if tz_listed else "UTC")
+            bad = _bad_dates(cur, date_fields)
+        choice = full
+    if not tz_listed and choice.family is not None:
+        # Convert with the zone asked for after all: DuckDB may accept it, else this raises its own error,
+        # where staging always did.
+        build(choice.family, ctx.source_tz, file_errors=False)
+    if choice.ambiguous:
+        warnings.append(warning("date_order_ambiguous", assumed=choice.family))
+    for field in date_fields:
+        count, first_rows, example = bad[field]
+        if count:
+            warnings.append(warning("unparsable_dates", column=header[single[field]], count=count,
+                                    rows=first_rows, example=example))
+    clock.mark("date_check")
+
+    # Every record counts here (as they did before duplicates are dropped): names, worklogs, parents by id.
+    names = {}
+    if "project_name" in single:
+        names = dict(cur.execute("SELECT project_key, any_value(project_name_raw) FROM stage_issues "
+                                 "GROUP BY 1").fetchall())
+    has_worklogs = _stage_worklogs(cur, multi, choice, ctx)
+    if "parent_key" not in single and "parent_id" in single:
+        cur.execute("""
+            UPDATE stage_issues SET parent_key = pk.issue_key
+            FROM (SELECT issue_id_raw, any_value(issue_key) AS issue_key FROM stage_issues GROUP BY 1) pk
+            WHERE pk.issue_id_raw = stage_issues.parent_id_raw""")
+    # Keep the last record of a key repeated in the file.
+    if cur.execute("SELECT count(*) > count(DISTINCT (project_key, issue_key)) FROM stage_issues").fetchone()[0]:
+        cur.execute("DELETE FROM stage_issues WHERE rowid NOT IN "
+                    "(SELECT max(rowid) FROM stage_issues GROUP BY project_key, issue_key)")
+    clock.mark("names_worklogs_parents_dedup")
+    warnings += _report(cur, rows, header, single)
+    clock.mark("report_queries")
+
+    cur.execute("""
+        CREATE OR REPLACE TEMP TABLE stage_sprints AS
+        SELECT DISTINCT project_key, unnest(sprints) AS name, NULL::VARCHAR AS state,
+               NULL::TIMESTAMPTZ AS start_at, NULL::TIMESTAMPTZ AS end_at, NULL::TIMESTAMPTZ AS completed_at
+        FROM stage_issues""")
+    has_sprints = cur.execute("SELECT count(*) FROM stage_sprints").fetchone()[0] > 0
+    clock.mark("staging_sprints")
+    return Staged(source_format="jira-csv", rows=rows, warnings=warnings, project_names=names,
+                  tracker="jira", has_sprints=has_sprints, has_worklogs=has_worklogs)
+
+
+def _full_date_vote(cur, decoded, probe: Probe, src: str, date_cols: list[str], created_sql: str | None,
+                    updated_sql: str | None) -> dates.DateChoice:
+    """Every date of the file votes (a second read of the file, for the date columns only)."""
+    _read(cur, decoded, probe, f"CREATE OR REPLACE TEMP TABLE _dates AS SELECT {', '.join(date_cols)} FROM {src}", {})
+    return dates.infer_family(cur, "_dates", date_cols, created_sql, updated_sql)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _stage_issues_sql(src: str, single: dict[str, int], multi: dict[str, list[int]], sp: list[int], key_i: int,
+                      id_i: int, date_fields: list[str], family: str | None, maps: dict[str, str]) -> str:
+    """stage_issues from every record of `src` (duplicates are removed afterwards), by projections only.
+    Each date is parsed once (`p_<field>`, with 'iso' when no family was found, for the unparsable-date
+    check); `bad_<field>` marks a value that did not parse and `bad_<field>_raw` keeps its text. Columns
+    ending in `_raw` beyond the canonical ones serve the steps after this one."""
 
     def col(field: str) -> str:
         return f"c{single[field]}" if field in single else "NULL"
@@ -115,75 +268,50 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> Staged:
             return "[]::VARCHAR[]"
         return f"list_filter([{', '.join(f'c{i}' for i in idx)}], lambda x: x IS NOT NULL)"
 
-    missing_key = cur.execute(f"SELECT min(rowid) FROM raw WHERE c{key_i} IS NULL").fetchone()[0]
-    if missing_key is not None:
-        raise IngestError("empty_key", decoded.file_name, row=missing_key + 2, column=header[key_i])
-
-    # Project: what the user said, else the file's Project key column, else the issue key's prefix.
-    project_sql = ("$project" if ctx.project_key else
-                   f"coalesce({col('project')}, regexp_extract(c{key_i}, '^(.+)-[0-9]+$', 1), c{key_i})")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE raw_p AS SELECT rowid AS rownum, {project_sql} AS project_key, * FROM raw",
-                {"project": ctx.project_key} if ctx.project_key else {})
-    projects = [r[0] for r in cur.execute("SELECT DISTINCT project_key FROM raw_p ORDER BY 1").fetchall()]
-    names = {}
-    if "project_name" in single:
-        names = dict(cur.execute(f"SELECT project_key, any_value({col('project_name')}) FROM raw_p "
-                                 "GROUP BY 1").fetchall())
-    create_map_table(cur, projects)
-
-    # Dates: one family for the whole file.
-    date_fields = [f for f in ("created", "updated", "resolved", "due") if f in single]
-    choice = dates.infer_family(cur, "raw_p", [col(f) for f in date_fields],
-                                col("created") if "created" in single else None,
-                                col("updated") if "updated" in single else None)
-    if choice.ambiguous:
-        warnings.append(warning("date_order_ambiguous", assumed=choice.family))
-
     def ts(field: str) -> str:
-        if field not in single or choice.family is None:
+        if field not in single or family is None:
             return "NULL::TIMESTAMPTZ"
-        return f"timezone($tz, {dates.parse_sql(col(field), choice.family)})"
+        return f"timezone($tz, p_{field})"
 
-    for field in date_fields:
-        bad = cur.execute(
-            f"SELECT count(*), list(rownum + 2 ORDER BY rownum)[1:10] FROM raw_p "
-            f"WHERE {col(field)} IS NOT NULL AND {dates.parse_sql(col(field), choice.family or 'iso')} IS NULL"
-        ).fetchone()
-        if bad[0]:
-            warnings.append(warning("unparsable_dates", column=header[single[field]], count=bad[0],
-                                    rows=bad[1], example=cur.execute(
-                                        f"SELECT {col(field)} FROM raw_p WHERE rownum = ?",
-                                        [bad[1][0] - 2]).fetchone()[0]))
-
+    # parse_sql(col, family), computed in steps so that each text is normalised and shaped once.
+    normed = "".join(f", {dates.normalized(col(f))} AS n_{f}" for f in date_fields)
+    shaped = "".join(f", {dates.shape_sql(f'n_{f}')} AS k_{f}" for f in date_fields)
+    parsed = "".join(f", {dates.parse_shaped_sql(f'n_{f}', f'k_{f}', family or 'iso')} AS p_{f}"
+                     for f in date_fields)
+    bad_flags = "".join(f", {col(f)} IS NOT NULL AND p_{f} IS NULL AS bad_{f}, "
+                        f"CASE WHEN p_{f} IS NULL THEN {col(f)} END AS bad_{f}_raw" for f in date_fields)
+    extra = ""
+    if "project_name" in single:
+        extra += f", {col('project_name')} AS project_name_raw"
+    if "parent_key" not in single and "parent_id" in single:
+        extra += f", c{id_i} AS issue_id_raw, {col('parent_id')} AS parent_id_raw"
+    if multi.get("log_work"):
+        extra += f", {lst('log_work')} AS log_work_raw"
     sp_sql = (f"coalesce({', '.join(f'try_cast(c{i} AS DOUBLE)' for i in sp)})" if sp else "NULL::DOUBLE")
 
     def hours(field: str) -> str:
         return f"try_cast({col(field)} AS DOUBLE) / 3600.0" if field in single else "NULL::DOUBLE"
 
-    status_cat = (f"coalesce(m_status.canonical, m_cat.canonical, "
-                  f"CASE WHEN {col('resolution')} IS NOT NULL AND ur.raw_value IS NULL THEN 'done' END)")
-    parent_sql = col("parent_key") if "parent_key" in single else (
-        "pk.issue_key" if "parent_id" in single else "NULL")
-    parent_join = (f"LEFT JOIN (SELECT c{id_i} AS issue_id, any_value(c{key_i}) AS issue_key FROM raw_p GROUP BY 1) pk "
-                   f"ON pk.issue_id = {col('parent_id')}") if parent_sql == "pk.issue_key" else ""
-
-    cur.execute("CREATE OR REPLACE TEMP TABLE _unresolved (raw_value VARCHAR)")
-    cur.executemany("INSERT INTO _unresolved VALUES (?)", [[v] for v in ("unresolved", "未解决", "none")])
-    resolution = f"CASE WHEN ur.raw_value IS NULL THEN {col('resolution')} END"
-    _execute(cur, f"""
+    unresolved = f"coalesce(lower(trim({col('resolution')})) IN {UNRESOLVED}, false)"
+    status_cat = (f"coalesce({maps['status']}, {maps['status_category']}, "
+                  f"CASE WHEN {col('resolution')} IS NOT NULL AND NOT {unresolved} THEN 'done' END)")
+    parent_sql = col("parent_key") if "parent_key" in single else "NULL::VARCHAR"
+    resolution = f"CASE WHEN NOT {unresolved} THEN {col('resolution')} END"
+    return f"""
         CREATE OR REPLACE TEMP TABLE stage_issues AS
-        WITH dedup AS (
-            SELECT * FROM raw_p QUALIFY row_number() OVER (PARTITION BY project_key, c{key_i} ORDER BY rownum DESC) = 1
+        WITH normed AS (
+            SELECT *{normed} FROM {src}
+        ), shaped AS (
+            SELECT *{shaped} FROM normed
+        ), parsed AS (
+            SELECT *{parsed} FROM shaped
         ), mapped AS (
-            SELECT d.*, {status_cat} AS status_category_c,
-                   coalesce(m_type.canonical, 'other') AS type_c, m_type.canonical IS NULL AS type_unmapped,
-                   {resolution} AS resolution_c, m_res.canonical AS resolution_class_c
-            FROM dedup d
-            {join_map('m_status', 'status', col('status'), 'd.project_key')}
-            {join_map('m_cat', 'status_category', col('status_category'), 'd.project_key')}
-            {join_map('m_type', 'type', col('type'), 'd.project_key')}
-            {join_map('m_res', 'resolution', col('resolution'), 'd.project_key')}
-            LEFT JOIN _unresolved ur ON ur.raw_value = lower(trim({col('resolution')}))
+            SELECT *, {status_cat} AS status_category_c,
+                   coalesce({maps['type']}, 'other') AS type_c,
+                   {resolution} AS resolution_c, {maps['resolution']} AS resolution_class_c,
+                   {ts('created')} AS created_ts, {ts('updated')} AS updated_ts, {ts('resolved')} AS resolved_ts,
+                   {ts('due')} AS due_ts
+            FROM parsed
         )
         SELECT project_key, c{key_i} AS issue_key, {col('title')} AS title,
             type_c AS type, {col('type')} AS type_raw, {col('status')} AS status_raw,
@@ -192,47 +320,45 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> Staged:
             CASE WHEN resolution_c IS NULL THEN NULL ELSE coalesce(resolution_class_c, 'delivered') END AS resolution_class,
             resolution_c IS NOT NULL AND resolution_class_c IS NULL AS resolution_unmapped,
             {col('priority')} AS priority, {col('severity')} AS severity,
-            {ts('created')} AS created_at, {ts('updated')} AS updated_at,
-            CASE WHEN coalesce(status_category_c, 'todo') = 'done' THEN coalesce({ts('resolved')}, {ts('updated')}) END AS done_at,
-            CASE WHEN coalesce(status_category_c, 'todo') = 'done' THEN coalesce({ts('resolved')}, {ts('updated')}) END AS first_done_at,
-            coalesce(status_category_c, 'todo') = 'done' AND {ts('resolved')} IS NULL AND {ts('updated')} IS NOT NULL AS done_from_updated,
-            {ts('due')} AS due_at,
+            created_ts AS created_at, updated_ts AS updated_at,
+            CASE WHEN coalesce(status_category_c, 'todo') = 'done' THEN coalesce(resolved_ts, updated_ts) END AS done_at,
+            CASE WHEN coalesce(status_category_c, 'todo') = 'done' THEN coalesce(resolved_ts, updated_ts) END AS first_done_at,
+            coalesce(status_category_c, 'todo') = 'done' AND resolved_ts IS NULL AND updated_ts IS NOT NULL AS done_from_updated,
+            due_ts AS due_at,
             {sp_sql} AS story_points, {hours('original')} AS original_estimate_h,
             {hours('remaining')} AS remaining_estimate_h, {hours('spent')} AS time_spent_h,
             {col('assignee')} AS assignee, {col('reporter')} AS reporter,
             {lst('components')} AS components, {lst('labels')} AS labels, {lst('sprints')} AS sprints,
             {lst('fix_versions')} AS fix_versions, {parent_sql} AS parent_key, {col('found_phase')} AS found_phase,
-            CASE WHEN lower({col('status')}) IN ('reopened', '重新打开', '已重新打开') THEN 1 END AS reopen_count,
-            rownum
-        FROM mapped {parent_join}
-    """, {"tz": ctx.source_tz})
-    warnings += _report(cur, rows, header, single)
-
-    cur.execute("""
-        CREATE OR REPLACE TEMP TABLE stage_sprints AS
-        SELECT DISTINCT project_key, unnest(sprints) AS name, NULL::VARCHAR AS state,
-               NULL::TIMESTAMPTZ AS start_at, NULL::TIMESTAMPTZ AS end_at, NULL::TIMESTAMPTZ AS completed_at
-        FROM stage_issues""")
-    has_sprints = cur.execute("SELECT count(*) FROM stage_sprints").fetchone()[0] > 0
-    has_worklogs = _stage_worklogs(cur, multi, key_i, choice, ctx)
-    return Staged(source_format="jira-csv", rows=rows, warnings=warnings, project_names=names,
-                  tracker="jira", has_sprints=has_sprints, has_worklogs=has_worklogs)
+            CASE WHEN lower({col('status')}) IN ('reopened', '重新打开', '已重新打开') THEN 1 END AS reopen_count
+            {bad_flags}{extra}
+        FROM mapped
+    """
 
 
-def _stage_worklogs(cur, multi, key_i: int, choice, ctx) -> bool:
+def _bad_dates(cur, date_fields: list[str]) -> dict[str, tuple[int, list[int], str | None]]:
+    """Per date field: how many values did not parse, the first ten of their file rows (header = row 1) and
+    the text of the first."""
+    if not date_fields:
+        return {}
+    aggs = ", ".join(f"count(*) FILTER (WHERE bad_{f}), list(rowid + 2 ORDER BY rowid) FILTER (WHERE bad_{f})[1:10], "
+                     f"arg_min(bad_{f}_raw, rowid) FILTER (WHERE bad_{f})" for f in date_fields)
+    row = cur.execute(f"SELECT {aggs} FROM stage_issues").fetchone()
+    return {f: (row[3 * k], row[3 * k + 1] or [], row[3 * k + 2]) for k, f in enumerate(date_fields)}
+
+
+def _stage_worklogs(cur, multi, choice, ctx) -> bool:
     """`Log Work` cells are `<comment>;dd/MMM/yy h:mm AM;<author>;<seconds>`: read from the right, since the
     comment may itself contain semicolons."""
-    idx = multi.get("log_work") or []
-    if not idx:
+    if not multi.get("log_work"):
         return False
-    cells = " UNION ALL ".join(f"SELECT project_key, c{key_i} AS issue_key, c{i} AS cell FROM raw_p "
-                               f"WHERE c{i} IS NOT NULL" for i in idx)
     when = f"coalesce({dates.parse_sql('p[-3]', 'jira')}, {dates.parse_sql('p[-3]', choice.family or 'iso')})"
     _execute(cur, f"""
         CREATE OR REPLACE TEMP TABLE stage_worklogs AS
         SELECT project_key, issue_key, timezone($tz, {when}) AS started_at,
                p[-2] AS author, try_cast(p[-1] AS DOUBLE) / 3600.0 AS hours
-        FROM (SELECT project_key, issue_key, string_split(cell, ';') AS p FROM ({cells}))
+        FROM (SELECT project_key, issue_key, string_split(cell, ';') AS p
+              FROM (SELECT project_key, issue_key, unnest(log_work_raw) AS cell FROM stage_issues))
         WHERE len(p) >= 4 AND try_cast(p[-1] AS DOUBLE) IS NOT NULL""", {"tz": ctx.source_tz})
     return cur.execute("SELECT count(*) FROM stage_worklogs").fetchone()[0] > 0
 
@@ -260,8 +386,8 @@ def _report(cur, rows: int, header: list[str], single: dict[str, int]) -> list[d
                       "WHERE type NOT IN ('epic', 'subtask')").fetchone()
     out.append(warning("estimate_coverage", estimated=est[0], in_scope=est[1]))
     if "parent_id" in single and "parent_key" not in single:
-        orphans = cur.execute(f"SELECT count(*) FROM raw_p r JOIN stage_issues s ON s.rownum = r.rownum "
-                              f"WHERE r.c{single['parent_id']} IS NOT NULL AND s.parent_key IS NULL").fetchone()[0]
+        orphans = cur.execute("SELECT count(*) FROM stage_issues "
+                              "WHERE parent_id_raw IS NOT NULL AND parent_key IS NULL").fetchone()[0]
         if orphans:
             out.append(warning("parent_not_in_file", count=orphans))
     return out
