@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from ingest.decode import Decoded, decode_file
 from ingest.detect import FORMATS, detect, is_xlsx, probe
 from ingest.errors import IngestError
@@ -55,7 +57,12 @@ def ingest_file(cur, path: str | os.PathLike, *, project_key: str | None = None,
             return commit_import(cur, staged, file_name=name, file_sha256=sha256_of(path),
                                  imported_by=imported_by, own_transaction=own_transaction)
         finally:
-            drop_stage(cur)
+            try:
+                drop_stage(cur)
+            except duckdb.Error:
+                # A refusal inside a caller's transaction aborts it: every statement fails until its rollback
+                # (which drops these temp tables anyway), and the refusal must stay the error raised.
+                pass
     finally:
         decoded.cleanup()
 

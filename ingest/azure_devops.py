@@ -91,12 +91,12 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> Staged:
     def col(field: str) -> str:
         return f"c{col_i[field]}" if field in col_i else "NULL"
 
-    missing = cur.execute(f"SELECT min(rowid) FROM raw WHERE {col('id')} IS NULL").fetchone()[0]
+    missing = cur.execute(f"SELECT min(rowid) - (SELECT min(rowid) FROM raw) FROM raw WHERE {col('id')} IS NULL").fetchone()[0]
     if missing is not None:
         raise IngestError("empty_key", decoded.file_name, row=missing + 2, column=header[col_i["id"]])
     first_seg = (f"coalesce({_segments(col('area'))}[1], {_segments(col('iteration'))}[1])")
     project_sql = literal(ctx.project_key) if ctx.project_key else first_seg
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW raw_p AS SELECT rowid AS rownum, {project_sql} AS project_key, * FROM raw")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW raw_p AS SELECT rowid - (SELECT min(rowid) FROM raw) AS rownum, {project_sql} AS project_key, * FROM raw")
     no_project = cur.execute("SELECT min(rownum) FROM raw_p WHERE project_key IS NULL").fetchone()[0]
     if no_project is not None:
         raise IngestError("project_unknown", decoded.file_name, row=no_project + 2)

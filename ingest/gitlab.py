@@ -380,12 +380,12 @@ def stage_csv(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> Sta
         return f"c{col_i[field]}" if field in col_i else "NULL"
 
     key = col(key_field)
-    missing = cur.execute(f"SELECT min(rowid) FROM raw WHERE {key} IS NULL").fetchone()[0]
+    missing = cur.execute(f"SELECT min(rowid) - (SELECT min(rowid) FROM raw) FROM raw WHERE {key} IS NULL").fetchone()[0]
     if missing is not None:
         raise IngestError("empty_key", decoded.file_name, row=missing + 2, column=header[col_i[key_field]])
     project_sql = (literal(ctx.project_key) if ctx.project_key else
                    f"nullif(regexp_extract({col('url')}, '{_URL_PROJECT}', 1), '')")
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW raw_p AS SELECT rowid AS rownum, {project_sql} AS project_key, * FROM raw")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW raw_p AS SELECT rowid - (SELECT min(rowid) FROM raw) AS rownum, {project_sql} AS project_key, * FROM raw")
     no_project = cur.execute("SELECT min(rownum) FROM raw_p WHERE project_key IS NULL").fetchone()[0]
     if no_project is not None:
         raise IngestError("project_unknown", decoded.file_name, row=no_project + 2,

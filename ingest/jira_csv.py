@@ -186,7 +186,8 @@ def _stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx, clock: Pr
     build(choice.family, ctx.source_tz if tz_listed else "UTC")
     rows = cur.execute("SELECT count(*) FROM stage_issues").fetchone()[0]
     clock.mark("read_csv_to_stage_issues")
-    missing_key = cur.execute("SELECT min(rowid) FROM stage_issues WHERE issue_key IS NULL").fetchone()[0]
+    missing_key = cur.execute("SELECT min(rowid) - (SELECT min(rowid) FROM stage_issues) FROM stage_issues "
+                              "WHERE issue_key IS NULL").fetchone()[0]
     if missing_key is not None:
         raise IngestError("empty_key", decoded.file_name, row=missing_key + 2, column=header[key_i])
 
@@ -341,9 +342,11 @@ def _bad_dates(cur, date_fields: list[str]) -> dict[str, tuple[int, list[int], s
     the text of the first."""
     if not date_fields:
         return {}
-    aggs = ", ".join(f"count(*) FILTER (WHERE bad_{f}), list(rowid + 2 ORDER BY rowid) FILTER (WHERE bad_{f})[1:10], "
+    # Inside a caller's transaction DuckDB numbers a new temp table's rows from 2^55: rebase on the first.
+    aggs = ", ".join(f"count(*) FILTER (WHERE bad_{f}), list(rowid - base + 2 ORDER BY rowid) FILTER (WHERE bad_{f})[1:10], "
                      f"arg_min(bad_{f}_raw, rowid) FILTER (WHERE bad_{f})" for f in date_fields)
-    row = cur.execute(f"SELECT {aggs} FROM stage_issues").fetchone()
+    row = cur.execute(f"SELECT {aggs} FROM stage_issues, (SELECT min(rowid) AS base FROM stage_issues) "
+                      "GROUP BY base").fetchone()
     return {f: (row[3 * k], row[3 * k + 1] or [], row[3 * k + 2]) for k, f in enumerate(date_fields)}
 
 

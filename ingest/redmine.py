@@ -69,15 +69,15 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> Staged:
         return f"c{col_i[field]}" if field in col_i else "NULL"
 
     key = col("id")
-    missing = cur.execute(f"SELECT min(rowid) FROM raw WHERE {key} IS NULL").fetchone()[0]
+    missing = cur.execute(f"SELECT min(rowid) - (SELECT min(rowid) FROM raw) FROM raw WHERE {key} IS NULL").fetchone()[0]
     if missing is not None:
         raise IngestError("empty_key", decoded.file_name, row=missing + 2, column="#")
-    bad = cur.execute(f"SELECT rowid, {key} FROM raw WHERE NOT regexp_full_match(trim({key}), '#?[0-9]+') "
+    bad = cur.execute(f"SELECT rowid - (SELECT min(rowid) FROM raw), {key} FROM raw WHERE NOT regexp_full_match(trim({key}), '#?[0-9]+') "
                       "ORDER BY rowid LIMIT 1").fetchall()
     if bad:
         raise IngestError("bad_issue_id", decoded.file_name, row=bad[0][0] + 2, column="#", value=bad[0][1])
     project_sql = literal(ctx.project_key) if ctx.project_key else col("project")
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW raw_p AS SELECT rowid AS rownum, {project_sql} AS project_key, * FROM raw")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW raw_p AS SELECT rowid - (SELECT min(rowid) FROM raw) AS rownum, {project_sql} AS project_key, * FROM raw")
     no_project = cur.execute("SELECT min(rownum) FROM raw_p WHERE project_key IS NULL").fetchone()[0]
     if no_project is not None:
         raise IngestError("project_unknown", decoded.file_name, row=no_project + 2,

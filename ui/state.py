@@ -39,9 +39,14 @@ def projects(cur) -> list[tuple[str, str]]:
 
 
 def current_project(cur) -> str | None:
-    """The project chosen in the sidebar (kept in session state across pages)."""
+    """The project chosen in the sidebar (kept in session state across pages); before any choice, the
+    project of the latest import: what the user just uploaded, or the demo's showcase project."""
     keys = [k for k, _ in projects(cur)]
     if not keys:
         return None
     chosen = st.session_state.get("project")
-    return chosen if chosen in keys else keys[0]
+    if chosen in keys:
+        return chosen
+    latest = cur.execute("SELECT project_key FROM imports ORDER BY import_id DESC LIMIT 1").fetchall()
+    latest = latest[0][0].split(",")[0] if latest else None
+    return latest if latest in keys else keys[0]
