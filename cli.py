@@ -3,6 +3,7 @@
     python cli.py ingest FILE... [--db PATH] [--project KEY] [--format auto|jira-csv|...]
     python cli.py metrics --project KEY [--db PATH] [--month YYYY-MM] [--sprint NAME]
     python cli.py demo [--db PATH]
+    python cli.py delete-import IMPORT_ID [--db PATH]
 
 A refused input exits 2 with one line on stderr naming the file (and row/column where known); the
 database is then unchanged.
@@ -70,6 +71,23 @@ def cmd_ingest(args) -> int:
         out = r.as_json()
         out["warnings"] = [_render_warning(w, args.lang) for w in r.warnings]
         print(json.dumps(out, ensure_ascii=False, default=_json_default))
+    return 0
+
+
+def cmd_delete_import(args) -> int:
+    """Delete one import (store/history.py): what it added goes, what it overwrote comes back. JSON out; an
+    unknown id exits 2 with one line, nothing changed."""
+    from store.history import ImportNotFound, delete_import
+    con = _open(args.db)
+    cur = db.cursor(con)
+    try:
+        out = delete_import(cur, args.import_id, user=args.user)
+    except ImportNotFound:
+        known = [str(r[0]) for r in cur.execute("SELECT import_id FROM imports ORDER BY 1").fetchall()]
+        shown = ", ".join(known[-20:]) or "none"
+        print(f"import {args.import_id!r} not found (known: {shown})", file=sys.stderr)
+        return 2
+    print(json.dumps(out, ensure_ascii=False, default=_json_default))
     return 0
 
 
@@ -141,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("demo", help="write the demo exports and import them")
     p.add_argument("--db")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("delete-import", help="delete one import: remove what it added, restore what it overwrote")
+    p.add_argument("import_id", help="the import_id that `ingest` printed")
+    p.add_argument("--db")
+    p.add_argument("--user", default=None, help="who deletes (recorded in the audit log)")
+    p.set_defaults(func=cmd_delete_import)
 
     # Accept --lang after the sub-command too.
     args, rest = parser.parse_known_args(argv)

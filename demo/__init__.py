@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 # The projects columns a DemoFile may set (never anything else: the names go into SQL).
 PROJECT_COLUMNS = ("name", "timezone", "calendar", "size_kloc", "size_fp", "bac", "hourly_rate", "currency")
+MILESTONE_COLUMNS = ("name", "baseline_date", "forecast_date", "actual_date", "acceptance_status", "source")
 
 __all__ = ["load_demo", "write_demo_exports", "DemoFile", "DEFAULT_DIR"]
 
@@ -26,6 +27,7 @@ def load_demo(cur, today: date | None = None, out_dir: Path | None = None) -> li
 
     A file whose format has no registered adapter yet is skipped with a log line, not an error, so the demo
     works with whatever importers this build has. Settings are applied to the projects that were imported.
+    The files come in import order, PAY last: the app opens on the project of the latest import.
     """
     from ingest import FORMATS, ingest_file
 
@@ -47,9 +49,11 @@ def load_demo(cur, today: date | None = None, out_dir: Path | None = None) -> li
 
 
 def apply_settings(cur, project_key: str, settings: dict) -> None:
-    """UPDATE the project's row and upsert its named settings, in one transaction, with an audit entry."""
+    """UPDATE the project's row, upsert its named settings and its milestones, in one transaction, with an
+    audit entry."""
     project = {k: v for k, v in settings.get("project", {}).items() if k in PROJECT_COLUMNS}
     named = settings.get("settings", {})
+    milestones = settings.get("milestones", [])
     cur.execute("BEGIN TRANSACTION")
     try:
         if project:
@@ -59,10 +63,14 @@ def apply_settings(cur, project_key: str, settings: dict) -> None:
             if not isinstance(value, str):
                 value = json.dumps(value, ensure_ascii=False)
             cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?, ?)", [project_key, name, value])
+        for m in milestones:
+            cur.execute(f"INSERT OR REPLACE INTO milestones (project_key, {', '.join(MILESTONE_COLUMNS)}) "
+                        f"VALUES (?{', ?' * len(MILESTONE_COLUMNS)})",
+                        [project_key, *(m.get(c) for c in MILESTONE_COLUMNS)])
         cur.execute("INSERT INTO audit_log (\"at\", \"user\", role, action, detail) VALUES (?, ?, ?, 'settings', ?)",
                     [datetime.now(timezone.utc), "demo", None,
-                     json.dumps({"project_key": project_key, "project": project, "settings": sorted(named)},
-                                ensure_ascii=False)])
+                     json.dumps({"project_key": project_key, "project": project, "settings": sorted(named),
+                                 "milestones": [m["name"] for m in milestones]}, ensure_ascii=False)])
         cur.execute("COMMIT")
     except BaseException:
         cur.execute("ROLLBACK")

@@ -4,18 +4,25 @@
 the demo goes through the same import path as a user's files. Everything is seeded: the same `today` gives
 byte-identical files. The twelve months up to `today`'s month are covered:
 
+- ERP  ERP 升级实施 (ZenTao 禅道 waterfall system-integration project): the zh-cn UI's bug, task and story
+  "导出 CSV" files in GBK, written as `file/view/export2csv.html.php` writes them (every cell quoted, one
+  extra empty cell per data row, `label(#id)` values, `8h` hours, child tasks marked `>`, the task export's
+  free-text last line). 150 bugs over five modules (所属模块) with 严重程度 1-4, 解决方案 and 激活次数 (real
+  reactivations, two bugs active again right now); the baseline WBS tasks with estimates and deadlines, bug-fix
+  tasks (来源Bug) whose hours are the rework, change-request requirements, the PDCA action (a parent task with
+  child tasks). Planted for the review: module INT's defect density far above its u-chart limit; interface
+  tasks slip so SPI dips below 0.9 in m6-m7; bug-fix hours rise to ~30 % of the month's hours in m6, then fall
+  after the PDCA action of m7; 12 valid production bugs after the go-live (DRE ~91 %).
+- OPS  运维支持 Ops Support (GitLab Kanban team): two issues "Export as CSV" files, last month's and this
+  month's, of the same issues in different states (a few moved from Closed back to Open); scoped labels
+  `type::`, `priority::`, `workflow::`, `component::`, `resolution::`. Lead times slow down over the last two
+  months (a migration).
 - PAY  支付平台 Payments (Jira Scrum): `/rest/api/2/search?expand=changelog,names` JSON with full
   changelogs (status, resolution, Sprint, Story Points), worklogs, sub-tasks and epics, plus the board's
   `/rest/agile/1.0/board/{id}/sprint` JSON. Two-week sprints over the last ~4-5 months, the last one
   active; one sprint spans a Chinese statutory holiday and ends on a 调休 make-up working day (per
   chinese-calendar), and the team committed a normal load to it; mid-sprint additions, a removal, a
-  re-estimate, carry-over and reopened issues.
-- ERP  ERP 升级实施 (system-integration waterfall in Jira): "Export CSV (all fields)" with ~150 bugs over
-  five modules (Components), severities, resolutions, found-in phase, baseline tasks with estimates,
-  due dates and `Log Work` worklogs, change requests. Module INT's defect density breaks its limit; the
-  interface work slips (SPI below 0.9); bug-fix effort rises through SIT, then falls after a PDCA action.
-- OPS  运维支持 Ops Support (Jira Kanban): two "Export CSV (current fields)" files, last month's and this
-  month's, of the same issues in different states (a few moved from Done back to In Progress).
+  re-estimate, carry-over and reopened issues. Written last: the app opens on the latest import's project.
 
 The PMO's project settings (names, size, per-module KLOC, budget, time zone, calendar) travel with each
 DemoFile; `demo.load_demo` applies them after the import.
@@ -29,7 +36,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -39,7 +46,6 @@ import holidays
 TZ_NAME = "Asia/Shanghai"
 TZ = ZoneInfo(TZ_NAME)
 SITE = "https://huaxin-si.atlassian.net"      # a fictitious Jira Cloud site
-MON = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass
@@ -146,18 +152,6 @@ def utc_ts(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{t.microsecond // 1000:03d}Z"
 
 
-def csv_ts(t: datetime) -> str:
-    """Jira CSV: dd/MMM/yy h:mm AM, in the exporting user's time zone (English month names, any locale)."""
-    t = t.astimezone(TZ)
-    h = t.hour % 12 or 12
-    return f"{t.day:02d}/{MON[t.month - 1]}/{t.year % 100:02d} {h}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
-
-
-def csv_day(d: date) -> str:
-    """A Cloud date-picker value in CSV: 05/Oct/25 12:00 AM."""
-    return f"{d.day:02d}/{MON[d.month - 1]}/{d.year % 100:02d} 12:00 AM"
-
-
 def account_id(name: str) -> str:
     return hashlib.sha1(f"demo-account:{name}".encode("utf-8")).hexdigest()[:24]
 
@@ -206,6 +200,7 @@ PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": 
 PAY_COMPONENTS = {"Gateway 支付网关": "10100", "Reconciliation 对账": "10101",
                   "Merchant Portal 商户后台": "10102", "Channel 渠道接入": "10103"}
 GW, RC, MP, CH = PAY_COMPONENTS
+PAY_MODULE_KLOC = {GW: 12.0, RC: 9.0, MP: 8.0, CH: 7.0}     # the PMO's size per component (36 KLOC)
 PAY_PO = "陈静"
 PAY_DEVS = ["张伟", "王磊", "Kevin Zhou", "刘洋"]
 PAY_QA = ["李娜", "赵敏"]
@@ -944,25 +939,43 @@ def _pay(today: date) -> tuple[dict, dict, dict]:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# ERP — system-integration waterfall in Jira, "Export CSV (all fields)"
+# ERP — ZenTao 禅道 waterfall system-integration project: bug, task and story CSV exports (zh-cn UI, GBK)
 # ----------------------------------------------------------------------------------------------------------
 
 ERP_KEY = "ERP"
 ERP_NAME_ZH, ERP_NAME_EN = "ERP 升级实施", "ERP Upgrade"
+ERP_PRODUCT = "集团 ERP 系统(#3)"
+ERP_PROJECT = "ERP 升级实施(#12)"
 ERP_MODULES = {"FI 财务": 14.0, "SCM 供应链": 12.0, "PP 生产制造": 10.0, "HR 人力资源": 6.0, "INT 接口集成": 6.0}
 FI, SCM, PP, HR, INT = ERP_MODULES
+ERP_MODULE_ID = {FI: 21, SCM: 22, PP: 23, HR: 24, INT: 25}
 ERP_PM = "王建国"
+ERP_ARCHITECT = "冯涛"
 ERP_OWNER = {FI: "周丽", SCM: "孙强", PP: "吴涛", HR: "郑红", INT: "钱坤"}
 ERP_INT_DEVS = ["钱坤", "马超"]
 ERP_TESTERS = ["何静", "林峰"]
-ERP_CLIENT = ["刘芳(客户财务部)", "黄磊(客户供应链部)", "张敏(客户人力部)"]
+ERP_CLIENT = {FI: "刘芳", SCM: "黄磊", PP: "黄磊", HR: "张敏", INT: "刘芳"}
 ERP_RATE = 600.0          # CNY per hour, blended
+# The waterfall stages (ZenTao executions of the project): id, name.
+ERP_STAGES = {31: "项目启动与需求蓝图", 32: "系统配置与开发", 33: "系统集成测试 SIT", 34: "用户验收测试 UAT",
+              35: "上线切换与运维支持"}
+ERP_PLANS = {"R1.0": "R1.0(#5)", "R1.0.1": "R1.0.1(#6)"}
 
-# Bugs by module: (total, invalid). INT carries ~4x the others' density.
-ERP_BUGS_BY_MODULE = {FI: (31, 3), SCM: (26, 3), PP: (23, 2), HR: (14, 2), INT: (56, 8)}
-# Bugs raised per project month m0..m11 (sum 150): design-review and unit-test defects early, the SIT wave,
-# UAT, then production after go-live.
+# Bugs per module: (before go-live, after go-live (production), of which invalid before, invalid after).
+# INT's valid-defect density (48 / 6 KLOC) is four times the others' (~2 / KLOC); 12 valid production bugs
+# against 120 before give DRE 120 / 132 = 90.9 %.
+ERP_BUGS_BY_MODULE = {FI: (27, 4, 2, 1), SCM: (23, 3, 3, 0), PP: (21, 2, 2, 0), HR: (13, 1, 2, 0),
+                      INT: (52, 4, 7, 1)}
+# Bugs raised per project month m0..m11 (sum 150): design review and unit test early, the SIT wave, UAT, then
+# production from the go-live (the first working day of m10) on.
 ERP_BUGS_BY_MONTH = [0, 1, 3, 8, 14, 24, 30, 26, 18, 12, 8, 6]
+# How many of INT's pre-go-live bugs fall in months 0-4, 5-7 (SIT: the interfaces meet) and 8-9 (UAT).
+ERP_INT_BY_WINDOW = ((range(0, 5), 5), (range(5, 8), 38), (range(8, 10), 9))
+ERP_INVALID = [("重复Bug", "duplicate")] * 5 + [("设计如此", "bydesign")] * 5 + [("无法重现", "notrepro")] * 4 + \
+              [("外部原因", "external")] * 3 + [("转为研发需求", "tostory")]
+ERP_NOT_FIXED = [("不予解决", "willnotfix")] * 3 + [("延期处理", "postponed")] * 2
+ERP_BUG_TYPES = {"codeerror": "代码错误", "config": "配置相关", "designdefect": "设计缺陷", "performance": "性能问题",
+                 "others": "其他", "install": "安装部署"}
 ERP_BUG_TITLES = {
     FI: ["凭证过账后总账余额与明细账不一致", "外币重估汇率取值错误", "固定资产折旧按月计算少一天", "应付发票三单匹配容差未生效",
          "成本中心报表合计行重复计算", "银行对账单导入日期格式错误", "总账期末结转凭证摘要乱码", "增值税发票校验接口超时",
@@ -983,393 +996,916 @@ ERP_SCENARIOS = {
     PP: ["返工工单", "委外加工", "多级 BOM"], HR: ["离职员工", "跨月调薪", "兼职人员"],
     INT: ["高并发时", "断网重连后", "夜间批量", "报文含特殊字符时", "月末高峰"],
 }
-ERP_FOUND = ("设计评审", "单元测试", "SIT", "UAT", "生产环境")
+# The requirements (研发需求) of the blueprint: (module, title, category code, hours).
+ERP_STORIES = [
+    (FI, "总账与多公司凭证处理", "feature", 120), (FI, "应收应付与发票三单匹配", "feature", 100),
+    (FI, "固定资产全生命周期管理", "feature", 80), (FI, "费用报销与付款", "feature", 80),
+    (FI, "增值税发票管理", "feature", 60), (FI, "月结与期末结转", "feature", 60),
+    (SCM, "采购申请到订单审批流", "feature", 100), (SCM, "库存管理与批次追溯", "feature", 100),
+    (SCM, "销售订单与价格管理", "feature", 80), (SCM, "供应商主数据管理", "feature", 40),
+    (SCM, "寄售库存", "feature", 60),
+    (PP, "多级 BOM 与工艺路线", "feature", 100), (PP, "MRP 运算", "feature", 80),
+    (PP, "生产工单与报工", "feature", 100), (PP, "委外加工", "feature", 60),
+    (HR, "组织架构与人事主数据", "feature", 60), (HR, "薪资计算与个税", "feature", 80),
+    (HR, "考勤与假期管理", "feature", 60), (HR, "绩效考核（移出本期范围）", "feature", 60),
+    (INT, "ERP 与 MES 生产工单接口", "interface", 160), (INT, "ERP 与 WMS 出入库接口", "interface", 140),
+    (INT, "ERP 与 OA 审批流接口", "interface", 100), (INT, "ERP 与银企直连付款接口", "interface", 120),
+    (INT, "ERP 与考勤系统接口", "interface", 80), (INT, "ESB 统一接口网关与监控", "interface", 40),
+    (SCM, "库存批次追溯报表", "feature", 24),
+]
+# Change requests approved by the CCB: (month, CR no., title, module, hours). Each is a new requirement and a task.
+ERP_CRS = [(4, "CR-01", "新增集团合并报表", FI, 80), (6, "CR-02", "采购审批增加三级审批", SCM, 40),
+           (7, "CR-03", "MES 接口字段扩展（批次号 / 序列号）", INT, 60), (8, "CR-04", "工资条移动端推送", HR, 32),
+           (9, "CR-05", "供应商门户对接", INT, 72), (10, "CR-06", "上线后新增成本中心维度", FI, 40)]
+ERP_STORY_STAGE = {"wait": "未开始", "planned": "已计划", "developing": "研发中", "developed": "研发完毕",
+                   "testing": "测试中", "tested": "测试完毕", "verified": "已验收", "released": "已发布",
+                   "closed": "已关闭"}
+ERP_STORY_STATUS = {"draft": "草稿", "reviewing": "评审中", "active": "激活", "closed": "已关闭",
+                    "changing": "变更中"}
+ERP_STORY_REASON = {"done": "已完成", "duplicate": "重复", "willnotdo": "不做"}
+ERP_TASK_STATUS = {"wait": "未开始", "doing": "进行中", "done": "已完成", "pause": "已暂停", "cancel": "已取消",
+                   "closed": "已关闭"}
+ERP_TASK_FOOTER = "任务名称前有'>'标记的为子任务"
+
+
+def zt_dt(t: datetime | None) -> str:
+    """ZenTao's datetime cells (bug and story exports): 2026-06-12 14:05:09, local time, no offset."""
+    return t.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S") if t else ""
+
+
+def zt_day(t: datetime | date | None) -> str:
+    """The task exporter cuts its dates to the day: 2026-06-12."""
+    if t is None:
+        return ""
+    if isinstance(t, datetime):
+        t = t.astimezone(TZ).date()
+    return t.isoformat()
+
+
+def zt_hours(h: float) -> str:
+    """The task exporter's hours: 8h, 2.5h."""
+    return f"{h:g}h"
+
+
+def zentao_csv(header: list[str], rows: list[list], footer: str | None = None) -> str:
+    """ZenTao's `file/view/export2csv.html.php`: every cell quoted, `"` in a value written as `“` (never
+    doubled), LF line ends, and each data row closed by `","` + `"` — one extra empty cell per data row."""
+    out = ['"' + '","'.join(header) + '"\n']
+    for row in rows:
+        out.append('"' + "".join(("" if v is None else str(v)).replace('"', "“") + '","' for v in row) + '"\n')
+    if footer:
+        out.append(footer)                      # the task export's free-text last line, no newline
+    return "".join(out)
+
+
+def _label(name: str, key) -> str:
+    return f"{name}(#{key})"
+
+
+def _module_cell(mod: str | None) -> str:
+    return _label(f"/{mod}", ERP_MODULE_ID[mod]) if mod else "/(#0)"
+
+
+def _stage_cell(stage: int) -> str:
+    return _label(ERP_STAGES[stage], stage)
 
 
 @dataclass(eq=False)
-class _Row:
-    type: str
-    summary: str
+class _ZtStory:
+    module: str
+    title: str
+    category: str
+    estimate: int
     created: datetime
-    reporter: str
-    assignee: str | None
-    priority: str = "Medium"
-    status: str = "To Do"
-    resolution: str | None = None
-    resolved: datetime | None = None
-    components: list = field(default_factory=list)
-    labels: list = field(default_factory=list)
-    fix_versions: list = field(default_factory=list)
-    due: date | None = None
-    start: date | None = None
-    severity: str | None = None
-    found: str | None = None
-    original_s: int | None = None
-    remaining_s: int | None = None
-    worklogs: list = field(default_factory=list)       # (when, author, seconds)
-    comments: list = field(default_factory=list)       # (when, author, text)
-    description: str | None = None
-    watchers: list = field(default_factory=list)
-    updated: datetime | None = None
-    category_changed: datetime | None = None
-    reopened: bool = False
-    key: str = ""
+    opened_by: str
+    plan: str = "R1.0"
+    source: tuple = ("客户", "customer")
+    source_note: str = ""
+    keywords: str = ""
+    pri: int = 2
+    spec: str = ""
+    verify: str = ""
+    reviewed: datetime | None = None
+    stages: list = field(default_factory=list)     # (when, stage code) in time order
+    status: str = "active"
+    changing: datetime | None = None
+    closed: datetime | None = None
+    close_reason: str | None = None
+    duplicate_of: "_ZtStory | None" = None
+    tasks: int = 0
+    bugs: int = 0
+    cases: int = 0
     id: int = 0
 
-    def spent(self) -> int:
-        return sum(w[2] for w in self.worklogs)
+
+@dataclass(eq=False)
+class _ZtTask:
+    name: str
+    module: str | None
+    stage: int
+    type: str
+    pri: int
+    created: datetime
+    owner: str
+    estimate: float
+    est_start: date | None = None
+    deadline: date | None = None
+    desc: str = ""
+    story: _ZtStory | None = None
+    bug: "_ZtBug | None" = None
+    mailto: str = ""
+    multi: list | None = None          # [(person, share)] of a 多人 task
+    baseline: bool = False
+    child: bool = False
+    children: list = field(default_factory=list)
+    # state at the export
+    status: str = "wait"
+    consumed: float = 0.0
+    left: float = 0.0
+    started: datetime | None = None
+    finished: datetime | None = None
+    finished_by: str = ""
+    canceled: datetime | None = None
+    closed: datetime | None = None
+    close_reason: str = ""
+    activated: datetime | None = None
+    assigned_to: str = ""
+    assigned_at: datetime | None = None
+    edited_by: str = ""
+    edited_at: datetime | None = None
+    id: int = 0
 
 
-ERP_STATUS_CATEGORY = {"Open": "To Do", "To Do": "To Do", "Reopened": "To Do", "In Progress": "In Progress",
-                       "Resolved": "Done", "Closed": "Done", "Done": "Done"}
+@dataclass(eq=False)
+class _ZtBug:
+    module: str
+    title: str
+    created: datetime
+    opened_by: str
+    dev: str
+    severity: int
+    pri: int
+    type: str
+    stage: int
+    build: str
+    keywords: str
+    steps: str
+    invalid: bool
+    production: bool
+    resolution: tuple | None = None           # (label, code) it is (last) resolved with
+    story: _ZtStory | None = None
+    deadline: date | None = None
+    mailto: str = ""
+    events: list = field(default_factory=list)  # (when, who, action, data): assigned resolved activated closed
+    duplicate_of: "_ZtBug | None" = None
+    task: _ZtTask | None = None
+    reopens: int = 0                            # times verification will fail (when it happens before the export)
+    id: int = 0
+
+    def activations(self) -> int:
+        return sum(1 for e in self.events if e[2] == "activated")
+
+    def last(self, action: str):
+        return next((e for e in reversed(self.events) if e[2] == action), None)
+
+    def status(self) -> str:
+        acts = [e[2] for e in self.events if e[2] in ("resolved", "activated", "closed")]
+        return {"resolved": "resolved", "closed": "closed"}.get(acts[-1], "active") if acts else "active"
 
 
-def _weekly_logs(rnd, start: datetime, end: datetime, seconds: int, author: str, export_at: datetime) -> list:
-    """Spread `seconds` of work over [start, end] as one log per week (how consultants fill timesheets),
-    each on a working day; only logs before the export are kept."""
-    days = _workdays(start.date(), end.date()) or [start.date()]
-    weeks: dict[tuple, list[date]] = {}
-    for d in days:
-        weeks.setdefault(d.isocalendar()[:2], []).append(d)
-    chunks = list(weeks.values())
-    per = seconds / len(chunks)
-    out = []
-    for week in chunks:
-        day = week[-1]
-        when = max(_at(rnd, day, lo=15 * 60, hi=18 * 60), start + timedelta(minutes=30))
-        s = int(round(per / 1800)) * 1800
-        if s > 0 and when < export_at:
-            out.append((when, author, s))
-    return out
+class _ErpBuilder:
+    def __init__(self, today: date):
+        self.rnd = random.Random("pmo-pulse-demo:ERP")
+        self.reopen_rnd = random.Random("pmo-pulse-demo:ERP:reopens")
+        self.today = today
+        self.export_at = _export_moment(today)
+        self.m = [_month_start(today, 11 - i) for i in range(12)]
+        self.golive = _workdays(self.m[10], self.m[10] + timedelta(days=20))[0]
+        self.kickoff = _workdays(self.m[0] + timedelta(days=2), self.m[0] + timedelta(days=20))[0]
+        self.act_day = _workdays(self.m[7], self.m[7] + timedelta(days=12))[1]
+        self.stories: list[_ZtStory] = []
+        self.tasks: list[_ZtTask] = []
+        self.bugs: list[_ZtBug] = []
 
-
-def _erp(today: date) -> tuple[list[_Row], dict, dict]:
-    rnd = random.Random("pmo-pulse-demo:ERP")
-    export_at = _export_moment(today)
-    m = [_month_start(today, 11 - i) for i in range(12)]
-    golive = _workdays(m[10], m[10] + timedelta(days=10))[0]
-    rows: list[_Row] = []
-
-    def day_in(month_i: int, frac0: float = 0.0, frac1: float = 1.0) -> date:
-        first = m[month_i]
-        last = _month_end(first)
-        span = (last - first).days
-        d = first + timedelta(days=int(span * frac0) + rnd.randint(0, max(0, int(span * (frac1 - frac0)))))
+    # -- calendar helpers ---------------------------------------------------------------------------------
+    def day_at(self, month_i: int, frac: float) -> date:
+        """The working day at `frac` of project month `month_i` (the next one when that day is not)."""
+        first = self.m[month_i]
+        d = first + timedelta(days=int(((_month_end(first) - first).days) * frac))
         while not is_workday(d):
             d += timedelta(days=1)
         return d
 
-    # --- baseline tasks (the WBS imported in the first weeks) -----------------------------------------
-    kickoff = _workdays(m[0] + timedelta(days=2), m[0] + timedelta(days=20))[0]
-    wbs: list[tuple] = [  # (summary, module, start (month, frac), due (month, frac), hours, slip_days, overrun)
-        ("项目启动会 & 项目章程", None, (0, 0.1), (0, 0.4), 24, 0, 1.0),
-        ("项目管理计划 / WBS 编制", None, (0, 0.2), (0, 0.8), 40, 0, 1.1),
-    ]
-    for mod in ERP_MODULES:
-        short = mod.split()[0]
-        if mod != INT:
-            wbs += [(f"业务蓝图调研 - {mod}", mod, (0, 0.4), (1, 0.5), 80, 0, 1.05),
-                    (f"差异分析 Gap Analysis - {mod}", mod, (1, 0.3), (1, 0.95), 40, 0, 1.0),
-                    (f"系统配置 - {mod}", mod, (2, 0.0), (3, 0.6), 120, rnd.choice([0, 0, 3]), 1.0),
-                    (f"客户化开发 {short}-报表 (RICEF)", mod, (3, 0.0), (4, 0.7), 80, rnd.choice([0, 2, 5]), 1.1),
-                    (f"数据迁移脚本 - {mod}", mod, (4, 0.2), (5, 0.5), 60, 0, 1.0),
-                    (f"UAT 培训 - {mod}", mod, (8, 0.0), (8, 0.3), 24, 0, 1.0)]
-    wbs += [
-        ("接口方案设计：ERP 与 MES / WMS / OA / 银企 / 考勤", INT, (1, 0.3), (2, 0.5), 80, 0, 1.2),
-        ("接口开发：ERP ↔ MES 生产工单", INT, (3, 0.0), (5, 0.3), 160, 10, 1.3),
-        ("接口开发：ERP ↔ WMS 出入库", INT, (4, 0.0), (6, 0.4), 140, 34, 1.4),
-        ("接口开发：ERP ↔ OA 审批流", INT, (4, 0.3), (6, 0.6), 100, 30, 1.35),
-        ("接口开发：ERP ↔ 银企直连", INT, (5, 0.0), (6, 0.8), 120, 38, 1.45),
-        ("接口开发：ERP ↔ 考勤系统", INT, (5, 0.2), (6, 0.9), 80, 26, 1.3),
-        ("SIT 测试用例编写", None, (4, 0.5), (5, 0.5), 120, 0, 1.0),
-        ("SIT 第一轮执行", None, (5, 0.5), (6, 0.6), 200, 8, 1.15),
-        ("SIT 第二轮执行（回归）", None, (6, 0.6), (7, 0.5), 160, 24, 1.2),
-        ("性能测试 (JMeter 500 并发)", None, (7, 0.0), (7, 0.7), 80, 21, 1.1),
-        ("UAT 执行支持", None, (8, 0.1), (9, 0.5), 240, 5, 1.1),
-        ("数据迁移演练 第1轮", None, (8, 0.2), (8, 0.6), 60, 0, 1.0),
-        ("数据迁移演练 第2轮", None, (9, 0.0), (9, 0.4), 60, 0, 1.0),
-        ("用户手册编写", None, (8, 0.0), (9, 0.6), 80, 0, 0.9),
-        ("上线切换方案 Cutover Plan", None, (9, 0.3), (9, 0.8), 40, 0, 1.0),
-        ("生产环境部署", None, (9, 0.8), (9, 1.0), 40, 0, 1.1),
-        ("期初数据导入", None, (10, 0.0), (10, 0.2), 80, 0, 1.1),
-        ("上线支持 Hypercare 第1-2周", None, (10, 0.0), (10, 0.5), 120, 0, 1.0),
-        ("上线支持 Hypercare 第3-4周", None, (10, 0.5), (10, 1.0), 100, 0, 1.0),
-        ("首次月结支持", FI, (10, 0.9), (11, 0.2), 60, 0, 1.2),
-        ("UAT 问题跟踪与回归测试", None, (8, 0.3), (9, 0.8), 160, 0, 1.05),
-        ("系统运维移交 / 知识转移", None, (10, 0.5), (11, 0.9), 100, 0, 1.0),
-        ("上线后报表性能调优", None, (11, 0.0), (11, 0.8), 80, 0, 1.1),
-        ("上线支持 Hypercare 第5-8周", None, (11, 0.0), (11, 1.0), 120, 0, 1.0),
-        ("项目验收 & 项目总结", None, (11, 0.6), (11, 1.0), 40, 14, 1.0),
-    ]
-    created0 = _dt(kickoff, 14 * 60 + 5, rnd)
-    for j, (summary, mod, (sm, sf), (dm, df), hours, slip, overrun) in enumerate(wbs):
-        start = day_in(sm, sf, sf)
-        due = max(day_in(dm, df, df), start)
-        if df >= 1.0:
-            due = _workdays(m[dm], _month_end(m[dm]))[-1]
-        owner = ERP_OWNER.get(mod, ERP_PM) if mod else rnd.choice([ERP_PM] + ERP_TESTERS)
-        if mod == INT:
-            owner = ERP_INT_DEVS[j % 2]
-        r = _Row("Task", summary, created0 + timedelta(seconds=7 * j), ERP_PM, owner, priority="Medium",
-                 components=[mod] if mod else [], labels=["WBS"], fix_versions=["R1.0"], due=due, start=start,
-                 original_s=hours * 3600)
-        begin = _at(rnd, start)
-        finish_day = due + timedelta(days=slip)
-        while not is_workday(finish_day):
-            finish_day += timedelta(days=1)
-        finish = _at(rnd, finish_day, lo=16 * 60, hi=18 * 60)
-        total = int(hours * 3600 * overrun * rnd.uniform(0.95, 1.05))
-        r.worklogs = _weekly_logs(rnd, begin, finish, total, owner, export_at)
-        if begin < export_at:
-            r.status, r.category_changed = "In Progress", begin
-        if finish < export_at:
-            r.status, r.resolution, r.resolved, r.category_changed = "Done", "Done", finish, finish
-            r.remaining_s = 0
-        else:
-            r.remaining_s = max(0, total - r.spent()) if begin < export_at else r.original_s
-        rows.append(r)
+    def month_of(self, d: date) -> int:
+        return (d.year * 12 + d.month) - (self.m[0].year * 12 + self.m[0].month)
 
-    # --- the PDCA action on rework (month 7 review) and change requests ---------------------------------
-    act_day = _workdays(m[7], m[7] + timedelta(days=12))[1]
-    act = _Row("Task", "【PDCA 改进】INT 接口契约测试 + 提交前代码走查（月度评审行动项）", _at(rnd, act_day), ERP_PM,
-               "马超", priority="High", components=[INT], labels=["PDCA", "改进"], fix_versions=["R1.0"],
-               due=act_day + timedelta(days=14), original_s=40 * 3600)
-    act_end = _at(rnd, act_day + timedelta(days=16))
-    act.worklogs = _weekly_logs(rnd, act.created, act_end, 46 * 3600, "马超", export_at)
-    act.status, act.category_changed = "In Progress", act.created + timedelta(hours=1)
-    if act_end < export_at:
-        act.status, act.resolution, act.resolved, act.category_changed, act.remaining_s = (
-            "Done", "Done", act_end, act_end, 0)
-    rows.append(act)
-    crs = [(4, "CR-01 新增集团合并报表需求", FI, 80), (6, "CR-02 采购审批增加三级审批", SCM, 40),
-           (7, "CR-03 MES 接口字段扩展（批次号 / 序列号）", INT, 60), (8, "CR-04 工资条移动端推送", HR, 32),
-           (9, "CR-05 供应商门户对接", INT, 72), (10, "CR-06 上线后新增成本中心维度", FI, 24)]
-    for mi, summary, mod, hours in crs:
-        c = _Row("Change Request", summary, _at(rnd, day_in(mi, 0.1, 0.5)), ERP_PM, ERP_OWNER[mod], priority="High",
-                 components=[mod], labels=["变更", "CCB已批准"], fix_versions=["R1.0" if mi < 10 else "R1.0.1"],
-                 original_s=hours * 3600)
-        if c.created >= export_at:
-            continue
-        begin = c.created + timedelta(days=rnd.randint(3, 8))
-        finish = _at(rnd, (begin + timedelta(days=hours // 3)).date(), lo=16 * 60, hi=18 * 60)
-        while not is_workday(finish.date()):
-            finish += timedelta(days=1)
-        total = int(hours * 3600 * rnd.uniform(1.0, 1.25))
-        c.worklogs = _weekly_logs(rnd, begin, finish, total, c.assignee, export_at)
-        c.status = "In Progress" if begin < export_at else "To Do"
-        c.category_changed = begin if begin < export_at else None
-        c.remaining_s = c.original_s
-        if finish < export_at:
-            c.status, c.resolution, c.resolved, c.category_changed, c.remaining_s = "Done", "Done", finish, finish, 0
-        elif begin < export_at:
-            c.remaining_s = max(0, total - c.spent())
-        rows.append(c)
+    def stage_of(self, d: date) -> int:
+        mi = self.month_of(d)
+        return 35 if d >= self.golive else 34 if mi >= 8 else 33 if mi >= 5 else 32 if mi >= 2 else 31
 
-    # --- bugs --------------------------------------------------------------------------------------------
-    modules = []
-    for mod, (n, invalid) in ERP_BUGS_BY_MODULE.items():
-        modules += [(mod, j < invalid) for j in range(n)]
-    rnd.shuffle(modules)
-    months = [mi for mi, n in enumerate(ERP_BUGS_BY_MONTH) for _ in range(n)]
-    invalid_res = ["Duplicate"] * 7 + ["Cannot Reproduce"] * 6 + ["Not a Bug"] * 5
-    rnd.shuffle(invalid_res)
-    title_n: dict[str, int] = {}
-    reopen_pool = []
-    for n, ((mod, invalid), mi) in enumerate(zip(modules, months)):
-        hi_frac = 1.0
-        if mi == 11:  # the current month: only up to yesterday
-            span = max(1, (today - m[11]).days)
-            hi_frac = max(0.0, (span - 1) / max(1, (_month_end(m[11]) - m[11]).days))
-        created = _at(rnd, day_in(mi, 0.0, hi_frac), lo=9 * 60, hi=19 * 60)
-        if created >= export_at:
-            created = export_at - timedelta(hours=rnd.randint(15, 40))
-        found = (ERP_FOUND[0] if mi <= 2 else ERP_FOUND[1] if mi <= 4 else ERP_FOUND[2] if mi <= 7 else
-                 ERP_FOUND[3] if created.date() < golive else ERP_FOUND[4])
-        weights = [8, 25, 45, 22] if mod == INT else [4, 18, 50, 28]
-        sev = rnd.choices(["S1-致命", "S2-严重", "S3-一般", "S4-轻微"], weights)[0]
-        titles = ERP_BUG_TITLES[mod]
-        k = title_n.get(mod, 0)
-        title_n[mod] = k + 1
-        summary = titles[k % len(titles)]
-        if k >= len(titles):   # the same symptom in another scenario
-            summary += f"（{ERP_SCENARIOS[mod][(k // len(titles) + k) % len(ERP_SCENARIOS[mod])]}）"
-        client = {FI: ERP_CLIENT[0], SCM: ERP_CLIENT[1], PP: ERP_CLIENT[1], HR: ERP_CLIENT[2]}.get(
-            mod, ERP_CLIENT[n % 2])
-        reporter = (rnd.choice(ERP_TESTERS) if found in ("SIT", "单元测试") else
-                    client if found in ("UAT", "生产环境") else ERP_PM)
-        assignee = rnd.choice(ERP_INT_DEVS) if mod == INT else ERP_OWNER[mod]
-        comps = [mod]
-        if mod == INT and rnd.random() < 0.15:
-            comps.append(rnd.choice([FI, SCM]))       # an interface defect seen in both systems
-        prio = {"S1": "Highest", "S2": "High", "S3": "Medium", "S4": "Low"}[sev[:2]]
-        b = _Row("Bug", summary, created, reporter, assignee, priority=prio, status="Open", components=comps,
-                 labels=[found] + (["接口"] if mod == INT else []), severity=sev, found=found,
-                 fix_versions=["R1.0.1 Hotfix"] if found == "生产环境" else ["R1.0"],
-                 watchers=[ERP_PM, reporter],
-                 description=(f"【环境】{found}\n【重现步骤】\n1. 使用测试账号登录 ERP\n2. 进入\"{mod}\"相关功能\n"
-                              f"3. {summary}\n【预期结果】数据正确, 无报错"))
-        sev_n = int(sev[1])
-        lead_days = {1: (0.2, 2), 2: (1, 5), 3: (2, 14), 4: (4, 30)}[sev_n]
-        if invalid:
-            res = invalid_res.pop() if invalid_res else "Duplicate"
-            lead = rnd.uniform(0.5, 3)
-            fix_h = rnd.uniform(0.5, 1.5)
-        else:
-            res = "Won't Fix" if rnd.random() < 0.04 else "Fixed"
-            lead = rnd.uniform(*lead_days) * (1.6 if mod == INT and mi in (5, 6, 7) else 1.0)
-            fix_h = {1: (10, 20), 2: (5, 12), 3: (2, 6), 4: (1, 3)}[sev_n]
-            fix_h = rnd.uniform(*fix_h) * (1.5 if mod == INT else 1.0)
-            if created.date() > act_day:
-                fix_h *= 0.6      # after the action: contract tests catch interface defects before they spread
-            if res == "Won't Fix":
-                fix_h = rnd.uniform(1, 2)
-        aging = (not invalid and sev_n >= 3 and mi in (6, 7, 8) and rnd.random() < 0.12)
-        start_fix = _office(rnd, created + timedelta(hours=rnd.uniform(0.5, 20)))
-        resolved = max(_office(rnd, created + timedelta(days=lead)), start_fix + timedelta(minutes=40))
+    def build_of(self, d: date, fixed: bool = False) -> str:
+        mi = self.month_of(d)
+        if d >= self.golive:
+            return "V1.0.1 Hotfix(#45)" if fixed else "V1.0 正式版(#44)"
+        if mi >= 8:
+            return "V1.0-UAT(#43)"
+        if mi >= 7 or (mi == 6 and d.day >= 15):
+            return "V1.0-SIT2(#42)"
+        if mi >= 5:
+            return "V1.0-SIT1(#41)"
+        return "主干(#trunk)"
+
+    def next_workday(self, d: date) -> date:
+        while not is_workday(d):
+            d += timedelta(days=1)
+        return d
+
+    def review_close(self, finished: datetime) -> datetime:
+        """The PM closes finished tasks after the monthly review: the second working day of the next month."""
+        first = _month_end(finished.date()) + timedelta(days=1)
+        return _at(self.rnd, _workdays(first, first + timedelta(days=14))[1], lo=16 * 60, hi=18 * 60)
+
+    # -- tasks --------------------------------------------------------------------------------------------
+    def task(self, name: str, module: str | None, stage: int, type_: str, created: datetime, owner: str,
+             estimate: float, **kw) -> _ZtTask:
+        t = _ZtTask(name=name, module=module, stage=stage, type=type_, pri=kw.pop("pri", 3), created=created,
+                    owner=owner, estimate=estimate, **kw)
+        t.assigned_to, t.assigned_at = owner, created
+        t.edited_by, t.edited_at = ERP_PM, created
+        t.left = estimate
+        self.tasks.append(t)
+        return t
+
+    def run(self, t: _ZtTask, begin: datetime, finish: datetime, hours: float, close: datetime | None = None,
+            by: str | None = None) -> None:
+        """`t` starts at `begin` and is finished at `finish` having consumed `hours`; the state the export
+        sees is what happened before it."""
+        x = self.export_at
+        by = by or t.owner
+        if begin >= x:
+            return
+        t.status, t.started = "doing", begin
+        t.edited_by, t.edited_at = by, begin
+        if finish >= x:
+            span = max(1, len(_workdays(begin.date(), finish.date())))
+            done = len(_workdays(begin.date(), (x - timedelta(days=1)).date()))
+            t.consumed = round(hours * min(0.9, done / span) * 2) / 2
+            t.left = max(0.5, round((hours - t.consumed) * 2) / 2)
+            return
+        t.status, t.finished, t.finished_by = "done", finish, by
+        t.consumed, t.left = round(hours * 2) / 2, 0.0
+        t.assigned_to, t.assigned_at = ERP_PM, finish           # finishing assigns the task back to its creator
+        t.edited_by, t.edited_at = by, finish
+        if close is not None and close < x:
+            t.status, t.closed, t.close_reason = "closed", close, "已完成"
+            t.assigned_to, t.assigned_at = "Closed", close
+            t.edited_by, t.edited_at = ERP_PM, close
+
+    # -- requirements ---------------------------------------------------------------------------------------
+    def build_stories(self) -> None:
+        rnd = self.rnd
+        by_title: dict[str, _ZtStory] = {}
+        for j, (mod, title, cat, hours) in enumerate(ERP_STORIES):
+            created = _at(rnd, self.day_at(0, 0.45 + 0.015 * j))
+            s = _ZtStory(module=mod, title=title, category=cat, estimate=hours, created=created,
+                         opened_by=ERP_OWNER[mod] if mod != INT else ERP_ARCHITECT, pri=rnd.choice([1, 2, 2, 3]),
+                         spec=f"业务蓝图 {mod.split()[0]}-{j + 1:02d}：{title}。覆盖集团总部及三家子公司的标准流程。",
+                         verify="UAT 用例全部通过；关键用户签字确认。")
+            self.stories.append(s)
+            by_title[title] = s
+        # Duplicates and scope cuts found at the blueprint review.
+        dup = by_title["库存批次追溯报表"]
+        dup.duplicate_of = by_title["库存管理与批次追溯"]
+        cut = by_title["绩效考核（移出本期范围）"]
+        review = _at(rnd, self.day_at(1, 0.55))
+        self.review_day = review.date()
+        for s in self.stories:
+            s.reviewed = review + timedelta(minutes=rnd.randint(0, 90))
+            if s is dup:
+                s.status, s.closed, s.close_reason = "closed", s.reviewed, "duplicate"
+                s.stages = [(s.reviewed, "closed")]
+            elif s is cut:
+                s.status, s.closed, s.close_reason = "closed", _at(rnd, self.day_at(2, 0.3)), "willnotdo"
+                s.stages = [(s.reviewed, "planned"), (s.closed, "closed")]
+            else:
+                s.stages = [(s.reviewed, "planned")]
+
+    def story_progress(self, s: _ZtStory, dev_start: datetime, dev_end: datetime, test_start: datetime,
+                       test_end: datetime, verified: datetime | None, released: datetime | None,
+                       closed: datetime | None) -> None:
+        for when, code in ((dev_start, "developing"), (dev_end, "developed"), (test_start, "testing"),
+                           (test_end, "tested"), (verified, "verified"), (released, "released")):
+            if when is not None:
+                s.stages.append((when, code))
+        if closed is not None:
+            s.stages.append((closed, "closed"))
+            s.status, s.closed, s.close_reason = "closed", closed, "done"
+
+    # -- baseline WBS ---------------------------------------------------------------------------------------
+    def build_baseline(self) -> None:
+        rnd, m = self.rnd, self.m
+        created0 = _dt(self.kickoff, 14 * 60 + 5, rnd)
+        mod_stories = {mod: [s for s in self.stories if s.module == mod and s.status != "closed"] for mod in ERP_MODULES}
+        # (name, module, stage, type, start (month, frac), due (month, frac), hours, slip days, overrun, story)
+        wbs = [("项目启动会 & 项目章程", None, 31, "事务", (0, 0.1), (0, 0.4), 24, 0, 1.0, None),
+               ("项目管理计划 / WBS 编制", None, 31, "事务", (0, 0.2), (0, 0.8), 40, 0, 1.1, None),
+               ("系统架构与部署方案设计", None, 31, "设计", (1, 0.2), (2, 0.3), 60, 0, 1.0, None),
+               ("开发 / 测试环境搭建", None, 32, "事务", (1, 0.5), (2, 0.2), 40, 0, 1.1, None)]
+        for mod in (FI, SCM, PP, HR):
+            short = mod.split()[0]
+            big = 1.0 if mod != HR else 0.6
+            first = mod_stories[mod][0]
+            wbs += [(f"业务蓝图调研 - {mod}", mod, 31, "需求", (0, 0.4), (1, 0.45), round(80 * big), 0, 1.05, first),
+                    (f"差异分析 Gap Analysis - {mod}", mod, 31, "设计", (1, 0.3), (1, 0.95), 40, 0, 1.0, first),
+                    (f"系统配置（第一批：组织与主数据）- {mod}", mod, 32, "开发", (2, 0.0), (2, 0.9), round(60 * big),
+                     rnd.choice([0, 2]), 1.0, mod_stories[mod][0]),
+                    (f"系统配置（第二批：业务流程）- {mod}", mod, 32, "开发", (3, 0.0), (3, 0.7), round(70 * big),
+                     rnd.choice([0, 3]), 1.05, mod_stories[mod][1]),
+                    (f"客户化开发 {short}-报表 (RICEF)", mod, 32, "开发", (3, 0.5), (4, 0.75), round(80 * big),
+                     rnd.choice([0, 2, 4]), 1.1, mod_stories[mod][2]),
+                    (f"数据迁移脚本 - {mod}", mod, 32, "开发", (4, 0.5), (6 if mod in (FI, SCM, PP) else 5, 0.2),
+                     round(60 * big), 0, 1.0, None),
+                    (f"单元测试与配置走查 - {mod}", mod, 32, "测试", (4, 0.6), (5, 0.25), 32, 0, 1.0, None),
+                    (f"UAT 培训 - {mod}", mod, 34, "事务", (8, 0.0), (8, 0.3), 24, 0, 1.0, None),
+                    (f"用户手册编写 - {mod}", mod, 34, "事务", (8, 0.3), (9, 0.3), 24, 0, 0.9, None)]
+        s_int = mod_stories[INT]
+        wbs += [
+            ("接口方案设计：ERP 与 MES / WMS / OA / 银企 / 考勤", INT, 31, "设计", (1, 0.3), (2, 0.5), 80, 0, 1.2, s_int[5]),
+            ("接口开发：ERP 与 MES 生产工单", INT, 32, "开发", (3, 0.0), (5, 0.3), 160, 10, 1.3, s_int[0]),
+            ("接口开发：ERP 与 WMS 出入库", INT, 32, "开发", (4, 0.0), (6, 0.4), 140, 34, 1.4, s_int[1]),
+            ("接口开发：ERP 与 OA 审批流", INT, 32, "开发", (4, 0.3), (6, 0.6), 100, 30, 1.35, s_int[2]),
+            ("接口开发：ERP 与银企直连", INT, 32, "开发", (5, 0.0), (6, 0.8), 120, 38, 1.45, s_int[3]),
+            ("接口开发：ERP 与考勤系统", INT, 32, "开发", (5, 0.2), (6, 0.9), 80, 26, 1.3, s_int[4]),
+            ("接口联调（MES / WMS 现场）", INT, 33, "测试", (6, 0.2), (7, 0.3), 80, 20, 1.2, s_int[0]),
+            ("ESB 接口监控与告警配置", INT, 33, "开发", (7, 0.2), (7, 0.8), 40, 10, 1.0, s_int[5]),
+            ("SIT 测试用例编写", None, 32, "测试", (4, 0.5), (5, 0.5), 120, 0, 1.0, None),
+            ("SIT 第一轮执行", None, 33, "测试", (5, 0.5), (6, 0.6), 200, 8, 1.15, None),
+            ("SIT 第二轮执行（回归）", None, 33, "测试", (6, 0.6), (7, 0.5), 160, 24, 1.2, None),
+            ("性能测试 (JMeter 500 并发)", None, 33, "测试", (7, 0.0), (7, 0.7), 80, 21, 1.1, None),
+            ("UAT 第一轮执行支持", None, 34, "测试", (8, 0.1), (8, 0.9), 120, 3, 1.1, None),
+            ("UAT 第二轮执行支持", None, 34, "测试", (9, 0.0), (9, 0.5), 120, 0, 1.05, None),
+            ("UAT 问题跟踪与回归测试", None, 34, "测试", (8, 0.3), (9, 0.8), 120, 0, 1.05, None),
+            ("数据迁移演练 第1轮", None, 34, "测试", (8, 0.2), (8, 0.6), 60, 0, 1.0, None),
+            ("数据迁移演练 第2轮", None, 34, "测试", (9, 0.0), (9, 0.4), 60, 0, 1.0, None),
+            ("上线切换方案 Cutover Plan", None, 34, "设计", (9, 0.3), (9, 0.8), 40, 0, 1.0, None),
+            ("生产环境部署", None, 34, "事务", (9, 0.8), (9, 1.0), 40, 0, 1.1, None),
+            ("期初数据导入", None, 35, "事务", (10, 0.0), (10, 0.25), 80, 0, 1.1, None),
+            ("上线支持 Hypercare 第1-2周", None, 35, "事务", (10, 0.25), (10, 0.6), 120, 0, 1.0, None),
+            ("上线支持 Hypercare 第3-4周", None, 35, "事务", (10, 0.6), (10, 1.0), 100, 0, 1.0, None),
+            ("首次月结支持", FI, 35, "事务", (10, 0.9), (11, 0.2), 60, 0, 1.2, None),
+            ("系统运维移交 / 知识转移", None, 35, "事务", (10, 0.5), (11, 0.9), 100, 0, 1.0, None),
+            ("上线后报表性能调优", None, 35, "研究", (11, 0.0), (11, 0.8), 80, 0, 1.1, None),
+            ("历史数据归档方案（3 年以上凭证）", FI, 35, "研究", (11, 0.1), (11, 1.0), 40, 0, 1.0, None),
+            ("上线支持 Hypercare 第5-8周", None, 35, "事务", (11, 0.0), (11, 1.0), 120, 0, 1.0, None),
+            ("项目验收 & 项目总结", None, 35, "事务", (11, 0.6), (11, 1.0), 40, 14, 1.0, None),
+        ]
+        multi_name = "数据迁移演练 第1轮"
+        for j, (name, mod, stage, type_, (sm, sf), (dm, df), hours, slip, overrun, story) in enumerate(wbs):
+            start = self.day_at(sm, sf)
+            due = max(self.day_at(dm, df), start)
+            if df >= 1.0:
+                due = _workdays(m[dm], _month_end(m[dm]))[-1]
+            owner = (ERP_OWNER[mod] if mod not in (None, INT) else ERP_INT_DEVS[j % 2] if mod == INT else
+                     ERP_TESTERS[j % 2] if type_ == "测试" else ERP_PM)
+            t = self.task(name, mod, stage, type_, created0 + timedelta(seconds=7 * j), owner, float(hours),
+                          est_start=start, deadline=due, story=story, baseline=True, pri=2 if mod == INT else 3,
+                          desc=f"WBS {j + 1:03d}：{name}。交付物按《项目管理计划》第 4 章。")
+            if name == multi_name:
+                t.multi = [(ERP_OWNER[FI], 1 / 3), (ERP_OWNER[SCM], 1 / 3), (ERP_OWNER[PP], 1 / 3)]
+                t.owner = t.assigned_to = ERP_OWNER[FI]
+            begin = _at(rnd, start)
+            finish_day = self.next_workday(due + timedelta(days=slip))
+            finish = _at(rnd, finish_day, lo=16 * 60, hi=18 * 60)
+            total = hours * overrun * rnd.uniform(0.95, 1.05)
+            self.run(t, begin, finish, total, close=self.review_close(finish) if stage < 35 else None)
+            if name.startswith("历史数据归档方案") and t.status == "doing":
+                t.status = "pause"          # waiting for the DBA's index change window
+                t.edited_at = min(t.started + timedelta(days=6), self.export_at - timedelta(hours=20))
+                t.consumed = round(t.consumed * 0.3 * 2) / 2
+                t.left = max(0.5, t.estimate - t.consumed)
+
+    # -- the PDCA action and the change requests --------------------------------------------------------------
+    def build_action_and_crs(self) -> None:
+        rnd, x = self.rnd, self.export_at
+        created = _at(rnd, self.act_day)
+        parent = self.task("【PDCA 改进】INT 接口契约测试 + 提交前代码走查（月度评审行动项）", INT, 33, "事务", created,
+                           "马超", 0.0, pri=1, est_start=self.act_day, deadline=self.act_day + timedelta(days=16),
+                           mailto=f",{ERP_PM},{ERP_TESTERS[0]}",
+                           desc="6 月月度评审：INT 模块缺陷密度超出控制上限、返工工时占比约 30%。行动：接口契约测试进 CI，提交前代码走查。")
+        steps = [("编写 MES / WMS / OA 接口契约测试用例", "马超", 16, 0, 6),
+                 ("CI 流水线接入契约测试（提交即跑）", "钱坤", 16, 4, 11),
+                 ("制定提交前代码走查清单并培训 INT 组", ERP_TESTERS[0], 8, 2, 14)]
+        for j, (name, who, hours, d0, d1) in enumerate(steps):
+            c = self.task(name, INT, 33, "测试" if j == 0 else "开发" if j == 1 else "讨论",
+                          created + timedelta(seconds=20 + j), who, float(hours), pri=1,
+                          est_start=self.act_day + timedelta(days=d0), deadline=self.act_day + timedelta(days=d1))
+            c.child = True
+            parent.children.append(c)
+            begin = _at(rnd, self.next_workday(self.act_day + timedelta(days=d0)))
+            finish = _at(rnd, self.next_workday(self.act_day + timedelta(days=d1 + 1)), lo=16 * 60, hi=18 * 60)
+            self.run(c, max(begin, created + timedelta(hours=1)), finish, hours * rnd.uniform(1.0, 1.2))
+        # ZenTao keeps a parent's hours as the sums of its children and its status from theirs.
+        kids = parent.children
+        parent.estimate = sum(c.estimate for c in kids)
+        parent.consumed = sum(c.consumed for c in kids)
+        parent.left = sum(c.left for c in kids)
+        started = [c.started for c in kids if c.started]
+        if started:
+            parent.status, parent.started = "doing", min(started)
+            parent.edited_by, parent.edited_at = max(((c.edited_at, c.edited_by) for c in kids))[::-1]
+        if all(c.status == "done" for c in kids):
+            last = max(c.finished for c in kids)
+            parent.status, parent.finished, parent.finished_by = "done", last, max(kids, key=lambda c: c.finished).owner
+            parent.assigned_to, parent.assigned_at = ERP_PM, last
+
+        for mi, no, title, mod, hours in ERP_CRS:
+            created = _at(rnd, self.day_at(mi, rnd.uniform(0.1, 0.5)))
+            if created >= x:
+                continue
+            s = _ZtStory(module=mod, title=f"{no} {title}", category="interface" if mod == INT else "feature",
+                         estimate=hours, created=created, opened_by=ERP_PM, plan="R1.0" if mi < 10 else "R1.0.1",
+                         source_note=f"变更申请单 {no}（CCB 已批准）", keywords="变更,CCB已批准", pri=2,
+                         spec=f"客户提出变更：{title}。影响分析见变更申请单 {no}。", verify="变更验收用例通过。")
+            s.reviewed = created + timedelta(days=rnd.randint(2, 4), hours=1)
+            s.stages = [(s.reviewed, "planned")]
+            self.stories.append(s)
+            begin = _office(rnd, s.reviewed + timedelta(days=rnd.randint(1, 3)))
+            finish = _at(rnd, self.next_workday((begin + timedelta(days=hours // 4)).date()), lo=16 * 60, hi=18 * 60)
+            t = self.task(f"{no} {title} - 开发与测试", mod, self.stage_of(created.date()), "开发",
+                          s.reviewed + timedelta(minutes=20), ERP_OWNER[mod] if mod != INT else "钱坤", float(hours),
+                          pri=2, est_start=begin.date(), deadline=finish.date(), story=s,
+                          desc=f"按变更申请单 {no} 实施。")
+            self.run(t, begin, finish, hours * rnd.uniform(1.0, 1.25),
+                     close=self.review_close(finish) if mi < 10 else None)
+            test_end = finish + timedelta(days=3)
+            # R1.0 items ship with the go-live; R1.0.1 (after it) at the end of the last month
+            released = (max(_dt(self.golive, 9 * 60), test_end + timedelta(days=2)) if s.plan == "R1.0" else
+                        max(_dt(self.day_at(11, 0.9), 18 * 60), test_end + timedelta(days=2)))
+            self.story_progress(s, begin, finish, finish + timedelta(hours=2), test_end,
+                                test_end + timedelta(days=1), released, released + timedelta(hours=2))
+
+    # -- bugs ----------------------------------------------------------------------------------------------------
+    def build_bugs(self) -> None:
+        rnd, m, x = self.rnd, self.m, self.export_at
+        # Which module each bug of each month belongs to, invalid or not.
+        pre = {mod: [j < n[2] for j in range(n[0])] for mod, n in ERP_BUGS_BY_MODULE.items()}
+        for flags in pre.values():
+            rnd.shuffle(flags)
+        int_pre, other_pre = [(INT, f) for f in pre[INT]], [(mod, f) for mod in (FI, SCM, PP, HR) for f in pre[mod]]
+        rnd.shuffle(other_pre)
+        slots: list[tuple[int, str, bool]] = []
+        for months, n_int in ERP_INT_BY_WINDOW:
+            n = sum(ERP_BUGS_BY_MONTH[mi] for mi in months)
+            pool = [int_pre.pop() for _ in range(n_int)] + [other_pre.pop() for _ in range(n - n_int)]
+            rnd.shuffle(pool)
+            for mi in months:
+                for _ in range(ERP_BUGS_BY_MONTH[mi]):
+                    mod, inv = pool.pop()
+                    slots.append((mi, mod, inv))
+        prod = [(mod, j < n[3]) for mod, n in ERP_BUGS_BY_MODULE.items() for j in range(n[1])]
+        rnd.shuffle(prod)
+        for mi in (10, 11):
+            for _ in range(ERP_BUGS_BY_MONTH[mi]):
+                mod, inv = prod.pop()
+                slots.append((mi, mod, inv))
+
+        invalid = list(ERP_INVALID)
+        rnd.shuffle(invalid)
+        title_n: dict[str, int] = {}
+        stories = {mod: [s for s in self.stories if s.module == mod and s.close_reason is None] for mod in ERP_MODULES}
+        golive_at = _dt(self.golive, 9 * 60)
+        for mi, mod, inv in slots:
+            production = mi >= 10
+            lo = max(0.0, (self.golive - m[10]).days / max(1, (_month_end(m[10]) - m[10]).days)) if mi == 10 else 0.0
+            hi = 1.0
+            if mi == 11:
+                span = max(1, (self.today - m[11]).days)
+                hi = max(0.0, (span - 1) / max(1, (_month_end(m[11]) - m[11]).days))
+            day = self.day_at(mi, rnd.uniform(lo, max(lo, hi)))
+            created = _at(rnd, day, lo=9 * 60, hi=19 * 60)
+            if created >= x:
+                created = x - timedelta(hours=rnd.randint(15, 40))
+            if production and created < golive_at:
+                created = golive_at + timedelta(hours=rnd.randint(1, 6))
+            weights = ([8, 25, 45, 22] if mod == INT else [4, 18, 50, 28]) if not production else [10, 35, 40, 15]
+            sev = rnd.choices([1, 2, 3, 4], weights)[0]
+            titles = ERP_BUG_TITLES[mod]
+            k = title_n.get(mod, 0)
+            title_n[mod] = k + 1
+            title = titles[k % len(titles)]
+            if k >= len(titles):
+                title += f"（{ERP_SCENARIOS[mod][(k // len(titles) + k) % len(ERP_SCENARIOS[mod])]}）"
+            d = created.date()
+            found = ("设计评审" if mi <= 2 else "单元测试" if mi <= 4 else "SIT" if mi <= 7 else
+                     "UAT" if not production else "生产")
+            reporter = (rnd.choice(ERP_TESTERS) if found in ("SIT", "单元测试") else
+                        ERP_CLIENT[mod] if found in ("UAT", "生产") else ERP_PM)
+            dev = rnd.choice(ERP_INT_DEVS) if mod == INT else ERP_OWNER[mod]
+            btype = rnd.choices(["codeerror", "config", "designdefect", "performance", "others"],
+                                [60, 10, 20, 10, 0] if mod == INT else [55, 25, 10, 5, 5])[0]
+            env = {"设计评审": "设计文档", "单元测试": "DEV 10.20.0.15", "SIT": "SIT 10.20.1.15",
+                   "UAT": "UAT 10.20.2.15", "生产": "生产 erp.huaxin.com"}[found]
+            scenario = ERP_SCENARIOS[mod][k % len(ERP_SCENARIOS[mod])]
+            b = _ZtBug(module=mod, title=title, created=created, opened_by=reporter, dev=dev, severity=sev,
+                       pri=min(4, max(1, sev + rnd.choice([-1, 0, 0, 0, 1]))), type=btype, stage=self.stage_of(d),
+                       build=self.build_of(d), keywords=",".join([found] + (["接口"] if mod == INT else [])),
+                       steps=(f"[步骤]\n1. 使用测试账号登录 ERP（{env}）\n2. 进入“{mod}”相关功能，{scenario}\n"
+                              f"3. 执行业务操作并提交\n[结果]\n{title}\n[期望]\n数据正确，无报错"),
+                       invalid=inv, production=production)
+            if stories[mod] and rnd.random() < 0.6:
+                b.story = rnd.choice(stories[mod])
+            if sev <= 2:
+                b.deadline = self.next_workday(d + timedelta(days=2 if sev == 1 else 5))
+                b.mailto = ERP_PM if sev == 2 else f"{ERP_PM},{ERP_ARCHITECT}"
+            if inv:
+                b.resolution = invalid.pop()
+            # How often verification will fail (a stream of its own, so other changes leave it be): mostly the
+            # interface defects of SIT, rarely after the PDCA action.
+            p = (0.3 if mod == INT else 0.1) if created.date() <= self.act_day else 0.04
+            if 3 <= mi <= 9 and self.reopen_rnd.random() < p:
+                b.reopens = 2 if self.reopen_rnd.random() < 0.3 else 1
+            self.bugs.append(b)
+        # Valid bugs the team will not fix in this release: minor pre-go-live ones.
+        minor = [b for b in self.bugs if not b.invalid and not b.production and b.severity >= 3]
+        for b, res in zip(rnd.sample(minor, len(ERP_NOT_FIXED)), ERP_NOT_FIXED):
+            b.resolution = res
+        self.bugs.sort(key=lambda b: (b.created, b.title))
+        for b in self.bugs:
+            self.bug_life(b)
+        # Two production bugs fixed in the last weeks fail verification and are active again now (currently
+        # reopened); the ones fixed after them wait for the customer's verification (已解决).
+        recent = [b for b in self.bugs if b.production and b.status() in ("resolved", "closed")
+                  and b.resolution[1] == "fixed" and b.activations() == 0
+                  and x - timedelta(days=20) < b.last("resolved")[0] < x - timedelta(days=2)]
+        for b in recent[:2]:
+            self.reopen_now(b)
+
+    def bug_life(self, b: _ZtBug) -> None:
+        """The bug's actions (assign, resolve, activate, close) and its fix task, up to the export."""
+        rnd, x = self.rnd, self.export_at
+        after_action = b.created.date() > self.act_day
+        triage = _office(rnd, b.created + timedelta(hours=rnd.uniform(0.2, 6)))
+        if triage >= x:
+            return
+        b.events.append((triage, ERP_PM, "assigned", b.dev))
+        if b.invalid:
+            t = _office(rnd, triage + timedelta(days=rnd.uniform(0.3, 3)))
+            self.resolve(b, t, b.resolution, build=None)
+            self.close(b, _office(rnd, t + timedelta(days=rnd.uniform(0.2, 2))))
+            return
+        if b.resolution is not None:         # not fixed in this release
+            t = _office(rnd, triage + timedelta(days=rnd.uniform(2, 10)))
+            self.resolve(b, t, b.resolution, build=None, by=ERP_PM)
+            self.close(b, _office(rnd, t + timedelta(days=rnd.uniform(1, 5))))
+            return
+        b.resolution = ("已解决", "fixed")
+        sev = b.severity
+        lead = rnd.uniform(*{1: (0.2, 2), 2: (1, 5), 3: (2, 12), 4: (4, 25)}[sev])
+        if b.module == INT and not after_action:
+            lead *= 1.3
+        hours = rnd.uniform(*{1: (10, 20), 2: (5, 12), 3: (2.5, 6), 4: (1, 3)}[sev])
+        hours *= 1.25 if b.module == INT else 1.0
+        if after_action:
+            hours *= 0.55 if b.module == INT else 0.8   # contract tests catch interface defects before they spread
+        elif self.month_of(b.created.date()) <= 4:
+            hours *= 0.6                                # found in design review and unit test: cheap to fix
+        if b.production:
+            hours *= 0.7                                # hotfixes: small, targeted changes
+        aging = (sev >= 3 and self.month_of(b.created.date()) in (6, 7, 8) and b.module == INT
+                 and rnd.random() < 0.15)
+        start = _office(rnd, triage + timedelta(hours=rnd.uniform(0.2, 8)))
+        resolved = max(_office(rnd, b.created + timedelta(days=lead)), start + timedelta(minutes=40))
         if aging:
-            resolved = export_at + timedelta(days=30)     # still open: waiting for the other system's team
-        b.original_s = int(round(fix_h * 2)) * 1800 if not invalid else None
-        logs_end = min(resolved, export_at) - timedelta(minutes=5)
-        if start_fix < logs_end:
-            parts = 1 if fix_h < 4 else rnd.randint(2, 3)
-            span = (logs_end - start_fix).total_seconds()
-            for p in range(parts):
-                when = _office(rnd, start_fix + timedelta(seconds=span * p / parts))
-                s = int(round(fix_h * 3600 / parts / 900)) * 900
-                if s and when < logs_end:
-                    b.worklogs.append((when, assignee, s))
-            b.status, b.category_changed = "In Progress", start_fix
-        if resolved < export_at:
-            b.resolution, b.resolved, b.category_changed = res, resolved, resolved
-            b.status = "Resolved" if export_at - resolved < timedelta(days=7) else "Closed"
-            b.comments.append((resolved - timedelta(minutes=2), assignee,
-                               {"Fixed": "已修复，已部署到测试环境，请验证。", "Won't Fix": "经评审属已知限制，本期不修复，已纳入二期。",
-                                "Duplicate": "与已有缺陷重复，关闭。", "Cannot Reproduce": "按步骤无法重现，请补充日志。",
-                                "Not a Bug": "系统按设计工作（配置问题），已指导用户。"}[res]))
-            if res == "Fixed" and mi >= 8:
-                reopen_pool.append(b)
-        if b.original_s is not None:
-            b.remaining_s = 0 if b.resolved else max(0, b.original_s - b.spent())
-        rows.append(b)
+            resolved = x + timedelta(days=30)            # still open: waiting for the other system's team
+        est = max(1.0, round(hours * rnd.uniform(0.8, 1.1) * 2) / 2)
+        task = self.task(b.title, b.module, b.stage, "开发", triage + timedelta(minutes=rnd.randint(2, 15)), b.dev,
+                         est, pri=b.pri, bug=b, deadline=b.deadline, desc="由 Bug 转为任务：修复并自测，提交到测试环境。")
+        b.task = task
+        self.run(task, start, resolved, hours, by=b.dev)
+        if resolved >= x:
+            return
+        self.resolve(b, resolved, b.resolution, build=self.build_of(resolved.date(), fixed=True))
+        # Verification fails sometimes: the tester activates the bug, the developer fixes it again.
+        for _ in range(b.reopens):
+            when = _office(rnd, resolved + timedelta(days=rnd.uniform(0.3, 3)))
+            if when >= x:
+                return
+            b.events.append((when, b.opened_by, "activated", None))
+            extra = max(1.0, hours * rnd.uniform(0.3, 0.6))
+            refix = _office(rnd, when + timedelta(days=rnd.uniform(0.5, 4)))
+            self.reactivate(task, when, refix, extra)
+            if refix >= x:
+                return
+            resolved = refix
+            self.resolve(b, resolved, b.resolution, build=self.build_of(resolved.date(), fixed=True))
+        # the reporter verifies and closes; the customer's users take longer than the testers
+        close = _office(rnd, resolved + timedelta(days=rnd.uniform(2, 12) if b.production else rnd.uniform(0.5, 6)))
+        if b.production and x - resolved < timedelta(days=14):
+            close = x + timedelta(days=3)               # the hotfix is deployed; the customer verifies it next week
+        if close < x:
+            self.close(b, close)
+            if task.status == "done":
+                task.status, task.closed, task.close_reason = "closed", close, "已完成"
+                task.assigned_to, task.assigned_at, task.edited_by, task.edited_at = "Closed", close, ERP_PM, close
 
-    # Reopened: verification failed after the fix (Jira clears Resolution and Resolved).
-    for b in reopen_pool[-6:]:
-        when = _office(rnd, b.resolved + timedelta(days=rnd.uniform(0.5, 3)))
-        if when >= export_at:
-            continue
-        b.status, b.resolution, b.resolved, b.category_changed, b.reopened = "Reopened", None, None, when, True
-        b.comments.append((when, b.reporter, "验证未通过，问题仍存在，重新打开。"))
-        if when + timedelta(hours=2) < export_at:
-            b.worklogs.append((when + timedelta(hours=2), b.assignee, 2 * 3600))
+    def resolve(self, b: _ZtBug, when: datetime, res: tuple, build: str | None, by: str | None = None) -> None:
+        if when < self.export_at:
+            b.events.append((when, by or b.dev, "resolved", (res, build)))
 
-    rows.sort(key=lambda r: (r.created, r.summary))
-    for n, r in enumerate(rows, start=1):
-        r.key, r.id = f"{ERP_KEY}-{n}", 31000 + n
-        r.updated = max([r.created] + [w[0] for w in r.worklogs] + [c[0] for c in r.comments]
-                        + [t for t in (r.resolved, r.category_changed) if t])
-        r.updated = min(r.updated, export_at - timedelta(minutes=1))
+    def close(self, b: _ZtBug, when: datetime) -> None:
+        if when < self.export_at:
+            b.events.append((when, b.opened_by, "closed", None))
 
-    by_type: dict[str, int] = {}
-    for r in rows:
-        by_type[r.type] = by_type.get(r.type, 0) + 1
-    valid_by_module = {mod: sum(1 for r in rows if r.type == "Bug" and mod in r.components
-                                and r.resolution not in ("Duplicate", "Cannot Reproduce", "Not a Bug"))
-                       for mod in ERP_MODULES}
-    bac_h = sum(w[4] for w in wbs)
-    counts = {"issues": len(rows), "by_type": by_type, "valid_bugs_by_module": valid_by_module,
-              "reopened": sum(r.reopened for r in rows), "go_live": golive.isoformat(),
-              "pdca_action_month": m[7].strftime("%Y-%m"), "baseline_hours": bac_h}
+    def reactivate(self, task: _ZtTask, when: datetime, refix: datetime, extra: float) -> None:
+        """ZenTao activates the bug's task too: back to 进行中, finish and close cleared, 激活日期 set."""
+        if task.status not in ("done", "closed"):
+            return
+        task.status, task.activated, task.finished, task.finished_by = "doing", when, None, ""
+        task.closed, task.close_reason = None, ""
+        task.assigned_to, task.assigned_at, task.edited_by, task.edited_at = task.owner, when, ERP_PM, when
+        if refix < self.export_at:
+            task.consumed = round((task.consumed + extra) * 2) / 2
+            task.status, task.finished, task.finished_by, task.left = "done", refix, task.owner, 0.0
+            task.assigned_to, task.assigned_at, task.edited_by, task.edited_at = ERP_PM, refix, task.owner, refix
+        else:
+            task.consumed = round((task.consumed + extra / 2) * 2) / 2
+            task.left = round(extra / 2 * 2) / 2 or 0.5
+
+    def reopen_now(self, b: _ZtBug) -> None:
+        rnd, x = self.rnd, self.export_at
+        resolved = b.last("resolved")[0]
+        when = _office(rnd, resolved + timedelta(days=rnd.uniform(0.5, 1.5)))
+        if when >= x:
+            return
+        b.events = [e for e in b.events if not (e[2] == "closed" and e[0] > when)]
+        b.events.append((when, b.opened_by, "activated", None))
+        b.events.sort(key=lambda e: e[0])
+        if b.task is not None:
+            self.reactivate(b.task, when, x + timedelta(days=5), 4.0)
+
+    # -- numbering and the stories' progress ----------------------------------------------------------------------
+    def finish(self) -> None:
+        rnd, x = self.rnd, self.export_at
+        golive_at = _dt(self.golive, 9 * 60)
+        uat_end = self.uat_end = _at(rnd, self.day_at(9, 0.6))
+        for mod in ERP_MODULES:
+            mod_tasks = [t for t in self.tasks if t.baseline and t.module == mod and t.type == "开发"]
+            for s in (s for s in self.stories if s.module == mod and s.status != "closed" and not s.keywords):
+                own = [t for t in mod_tasks if t.story is s] or mod_tasks
+                dev_start = min(t.started or x for t in own)
+                dev_end = max(t.finished or x for t in own)
+                test_start = max(dev_end, _at(rnd, self.day_at(5, 0.5)))
+                test_end = max(test_start + timedelta(days=5), _at(rnd, self.day_at(7, 0.6)))
+                # released with V1.0 at the go-live; the PM closes the requirement once the release is accepted
+                closed = _office(rnd, golive_at + timedelta(days=rnd.uniform(1, 8)))
+                self.story_progress(s, dev_start if dev_start < x else None, dev_end if dev_end < x else None,
+                                    test_start, test_end, uat_end, golive_at, closed)
+        # A change request under change right now: the customer widened it again after the CCB.
+        chg = next((s for s in self.stories if s.title.startswith("CR-06")), None)
+        if chg is not None:
+            chg.changing = chg.reviewed + timedelta(days=rnd.randint(4, 8))
+        for s in self.stories:
+            s.stages = sorted(st for st in s.stages if st[0] < x)
+            if s.closed is not None and s.closed >= x:
+                s.closed, s.close_reason, s.status = None, None, "active"
+            if s.status != "closed":
+                # ZenTao counts 研发完毕 and every later stage as delivered: an open requirement is shown at
+                # 已计划 / 研发中 / 测试中 here, so that its done date is always its 关闭日期.
+                s.stages = [st for st in s.stages if st[1] in ("planned", "developing", "testing")]
+            if s.changing is not None and s.changing >= x:
+                s.changing = None
+        self.stories.sort(key=lambda s: s.created)
+        for n, s in enumerate(self.stories, start=1):
+            s.id = n
+        self.tasks = [t for t in self.tasks if t.created < x]
+        ordered = sorted((t for t in self.tasks if not t.child), key=lambda t: t.created)
+        n = 0
+        for t in ordered:
+            n += 1
+            t.id = n
+            for c in t.children:
+                n += 1
+                c.id = n
+        for n, b in enumerate(self.bugs, start=1):
+            b.id = n
+        # Duplicates point at an earlier bug of their module.
+        for b in self.bugs:
+            if b.resolution and b.resolution[1] == "duplicate":
+                earlier = [o for o in self.bugs if o.module == b.module and o.id < b.id and not o.invalid]
+                b.duplicate_of = earlier[-1] if earlier else None
+        for s in self.stories:
+            s.tasks = sum(1 for t in self.tasks if t.story is s)
+            s.bugs = sum(1 for b in self.bugs if b.story is s)
+            s.cases = 0 if s.keywords or s.close_reason in ("duplicate", "willnotdo") else rnd.randint(4, 18)
+
+    def milestones(self) -> list[dict]:
+        """The PMO's milestones (baseline, forecast, actual): only the go-live is named like a release."""
+        x = self.export_at.date()
+        sit = next(t for t in self.tasks if t.name == "SIT 第二轮执行（回归）")
+        last = _workdays(self.m[11], _month_end(self.m[11]))[-1]
+        rows = [("蓝图确认", self.day_at(1, 0.6), self.review_day),
+                ("系统配置完成", self.day_at(4, 0.75), self.day_at(4, 0.8)),
+                ("SIT 完成", sit.deadline, sit.finished.date() if sit.finished else None),
+                ("UAT 签字确认", self.day_at(9, 0.6), self.uat_end.date()),
+                ("上线 Go-live", self.golive, self.golive),
+                ("项目终验", last, None)]
+        out = []
+        for name, baseline, actual in rows:
+            actual = actual if actual is not None and actual < x else None
+            forecast = actual or (baseline + timedelta(days=14) if name == "项目终验" else baseline)
+            out.append({"name": name, "baseline_date": baseline.isoformat(), "forecast_date": forecast.isoformat(),
+                        "actual_date": actual.isoformat() if actual else None,
+                        "acceptance_status": "accepted" if actual else "pending", "source": "demo"})
+        return out
+
+    # -- the three exports ------------------------------------------------------------------------------------
+    def bug_csv(self) -> str:
+        header = ["Bug编号", "所属产品", "所属模块", "所属项目", "所属执行", "相关需求", "相关任务", "Bug标题", "关键词",
+                  "严重程度", "优先级", "Bug类型", "操作系统", "浏览器", "重现步骤", "Bug状态", "截止日期", "激活次数",
+                  "是否确认", "抄送给", "由谁创建", "创建日期", "影响版本", "指派给", "指派日期", "解决者", "解决方案",
+                  "解决版本", "解决日期", "由谁关闭", "关闭日期", "重复Bug", "相关Bug", "相关用例", "最后修改者", "修改日期",
+                  "附件"]
+        rows = []
+        for b in sorted(self.bugs, key=lambda b: -b.id):
+            status = b.status()
+            assigned = [e for e in b.events if e[2] in ("assigned", "activated", "resolved", "closed")]
+            if status == "active":
+                to = b.dev if assigned else ""
+            elif status == "resolved":
+                to = b.opened_by                     # resolving assigns the bug back to its reporter
+            else:
+                to = "Closed"
+            assigned_at = assigned[-1][0] if assigned else b.created
+            res = b.last("resolved") if status != "active" else None
+            closed = b.last("closed") if status == "closed" else None
+            last = b.events[-1] if b.events else (b.created, b.opened_by)
+            (res_label, res_code), build = res[3] if res else ((None, None), None)
+            rows.append([
+                b.id, ERP_PRODUCT, _module_cell(b.module), ERP_PROJECT, _stage_cell(b.stage),
+                _label(b.story.title, b.story.id) if b.story else "", "", b.title, b.keywords,
+                _label(b.severity, b.severity), _label(b.pri, b.pri), _label(ERP_BUG_TYPES[b.type], b.type), "", "",
+                b.steps, _label({"active": "激活", "resolved": "已解决", "closed": "已关闭"}[status], status),
+                zt_day(b.deadline), b.activations(), "已确认(#1)" if assigned else "未确认(#0)", b.mailto,
+                b.opened_by, zt_dt(b.created), b.build, to, zt_dt(assigned_at),
+                res[1] if res else "", _label(res_label, res_code) if res else "", build or "",
+                zt_dt(res[0]) if res else "", closed[1] if closed else "", zt_dt(closed[0]) if closed else "",
+                b.duplicate_of.id if b.duplicate_of and res_code == "duplicate" else "", "", "",
+                last[1], zt_dt(last[0]), ""])
+        return zentao_csv(header, rows)
+
+    def task_csv(self) -> str:
+        header = ["编号", "所属执行", "所属模块", "相关研发需求", "来源Bug", "任务名称", "任务描述", "任务类型", "优先级",
+                  "预计开始", "实际开始", "截止日期", "任务状态", "最初预计", "总计消耗", "预计剩余", "抄送给", "进度",
+                  "任务模式", "由谁创建", "创建日期", "指派给", "指派日期", "由谁完成", "实际完成", "由谁取消", "取消时间",
+                  "由谁关闭", "关闭时间", "关闭原因", "最后修改", "最后修改日期", "激活日期", "附件"]
+
+        def hours(t: _ZtTask, value: float) -> str:
+            if t.multi:           # `张三:4\n李四:2\n`
+                return "".join(f"{who}:{round(value * share * 2) / 2:g}\n" for who, share in t.multi)
+            return zt_hours(value)
+
+        def row(t: _ZtTask) -> list:
+            name = ("[多人] " if t.multi else "") + (">" if t.child else "") + t.name
+            total = t.consumed + t.left
+            progress = f"{round(t.consumed * 100 / total)}%" if total else "0%"
+            return [t.id, _stage_cell(t.stage), _module_cell(t.module),
+                    _label(t.story.title, t.story.id) if t.story else "",
+                    f"#{t.bug.id} {t.bug.title}" if t.bug else "", name, t.desc, t.type, t.pri,
+                    zt_day(t.est_start), zt_dt(t.started) if t.started else "0000-00-00 00:00:00", zt_day(t.deadline),
+                    ERP_TASK_STATUS[t.status], hours(t, t.estimate), hours(t, t.consumed), hours(t, t.left), t.mailto,
+                    progress, "多人并行" if t.multi else "", ERP_PM, zt_day(t.created),
+                    t.assigned_to, zt_day(t.assigned_at), t.finished_by if t.finished else "", zt_day(t.finished),
+                    ERP_PM if t.canceled else "", zt_day(t.canceled), ERP_PM if t.closed else "", zt_day(t.closed),
+                    t.close_reason, t.edited_by, zt_day(t.edited_at), zt_dt(t.activated), ""]
+
+        rows = []
+        for t in sorted((t for t in self.tasks if not t.child), key=lambda t: -t.id):
+            rows.append(row(t))
+            rows += [row(c) for c in sorted(t.children, key=lambda c: c.id)]
+        return zentao_csv(header, rows, footer=ERP_TASK_FOOTER)
+
+    def story_csv(self) -> str:
+        header = ["编号", "所属产品", "所属模块", "所属计划", "来源", "来源备注", "研发需求名称", "描述", "验收标准", "关键词",
+                  "优先级", "预计工时", "当前状态", "所处阶段", "类别", "T", "B", "C", "由谁创建", "创建日期", "指派给",
+                  "指派日期", "抄送给", "由谁评审", "评审时间", "由谁关闭", "关闭日期", "关闭原因", "最后修改", "最后修改日期",
+                  "细分研发需求", "相关研发需求", "重复研发需求", "附件"]
+        categories = {"feature": "功能", "interface": "接口"}
+        rows = []
+        for s in sorted(self.stories, key=lambda s: -s.id):
+            stage = s.stages[-1][1] if s.stages else "wait"
+            status = s.status
+            if status == "active" and s.changing is not None:
+                status = "changing"
+            elif status == "active" and not s.stages:
+                status = "reviewing"
+            owner = ERP_OWNER[s.module] if s.module != INT else "钱坤"
+            edited = max([s.created] + [st[0] for st in s.stages] + [t for t in (s.changing, s.closed) if t])
+            rows.append([
+                s.id, ERP_PRODUCT, _module_cell(s.module), ERP_PLANS[s.plan], _label(*s.source), s.source_note,
+                s.title, s.spec, s.verify, s.keywords, _label(s.pri, s.pri), s.estimate,
+                _label(ERP_STORY_STATUS[status], status), _label(ERP_STORY_STAGE[stage], stage),
+                _label(categories[s.category], s.category), s.tasks, s.bugs, s.cases, s.opened_by, zt_dt(s.created),
+                "Closed" if s.status == "closed" else owner, zt_dt(s.closed or s.reviewed or s.created), "",
+                f"{ERP_PM},{ERP_CLIENT[s.module]}" if s.reviewed else "", zt_dt(s.reviewed),
+                ERP_PM if s.closed else "", zt_dt(s.closed),
+                _label(ERP_STORY_REASON[s.close_reason], s.close_reason) if s.close_reason else "",
+                ERP_PM, zt_dt(edited), "", "", s.duplicate_of.id if s.duplicate_of else "", ""])
+        return zentao_csv(header, rows)
+
+
+def _erp(today: date) -> tuple[dict[str, str], dict, dict, list[dict]]:
+    """The three exports' texts (bug, task, story), the counts the tests check, the EVM settings and the
+    PMO's milestone table (ZenTao's CSVs carry no release: the go-live milestone dates the DRE split)."""
+    b = _ErpBuilder(today)
+    b.build_stories()
+    b.build_baseline()
+    b.build_action_and_crs()
+    b.build_bugs()
+    b.finish()
+    x = b.export_at
+    bugs = b.bugs
+    valid = [g for g in bugs if not g.invalid]
+    baseline = [t for t in b.tasks if t.baseline and t.status != "cancel"]
+    bac_h = sum(t.estimate for t in baseline)
+    counts = {
+        "bugs": len(bugs), "tasks": len(b.tasks), "stories": len(b.stories),
+        "child_tasks": sum(1 for t in b.tasks if t.child),
+        "parent_tasks": [f"TASK-{t.id}" for t in b.tasks if t.children],
+        "bug_fix_tasks": sum(1 for t in b.tasks if t.bug),
+        "valid_bugs_by_module": {mod: sum(1 for g in valid if g.module == mod) for mod in ERP_MODULES},
+        "production_bugs": sum(1 for g in valid if g.production),
+        "reactivated_bugs": sum(1 for g in bugs if g.activations()),
+        "activations": sum(g.activations() for g in bugs),
+        "currently_reopened": sorted(f"BUG-{g.id}" for g in bugs if g.activations() and g.status() == "active"),
+        "go_live": b.golive.isoformat(), "baseline_date": b.kickoff.isoformat(),
+        "requirement_baseline_date": b.review_day.isoformat(),
+        "pdca_action_month": b.m[7].strftime("%Y-%m"), "baseline_hours": bac_h,
+        "exported_at": x.isoformat(),
+    }
     settings = {"bac": bac_h * ERP_RATE, "hourly_rate": ERP_RATE}
-    return rows, counts, settings
-
-
-def _erp_csv(rows: list[_Row]) -> str:
-    """The all-fields export: repeated headers for multi-value fields, as many as the largest row needs."""
-    n_log = max(1, max(len(r.worklogs) for r in rows))
-    n_comp = max(1, max(len(r.components) for r in rows))
-    n_lab = max(1, max(len(r.labels) for r in rows))
-    n_cmt = max(1, max(len(r.comments) for r in rows))
-    n_w = max(1, max(len(r.watchers) for r in rows))
-    header = (["Summary", "Issue key", "Issue id", "Issue Type", "Status", "Project key", "Project name",
-               "Project type", "Project lead", "Project lead id", "Project description", "Priority", "Resolution",
-               "Assignee", "Assignee Id", "Reporter", "Reporter Id", "Creator", "Creator Id", "Created", "Updated",
-               "Last Viewed", "Resolved", "Affects versions", "Fix versions", *["Components"] * n_comp, "Due date",
-               "Votes", *["Labels"] * n_lab, "Description", "Environment", *["Watchers"] * n_w,
-               *["Watchers Id"] * n_w, *["Log Work"] * n_log, "Original estimate", "Remaining Estimate",
-               "Time Spent", "Work Ratio", "Σ Original Estimate", "Σ Remaining Estimate", "Σ Time Spent",
-               "Security Level", "Custom field (Development)", "Custom field (Found In)", "Custom field (Rank)",
-               "Custom field (Severity)", "Sprint", "Custom field (Start date)", "Custom field (Story Points)",
-               *["Comment"] * n_cmt, "Parent", "Parent key", "Parent summary", "Status Category",
-               "Status Category Changed"])
-
-    def pad(values: list, n: int) -> list:
-        return list(values) + [""] * (n - len(values))
-
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(header)
-    lead_id = account_id(ERP_PM)
-    for r in sorted(rows, key=lambda r: -r.id):
-        spent = r.spent()
-        logs = [f"{'周报工时' if r.type != 'Bug' else '缺陷修复'};{csv_ts(t)};{account_id(a)};{s}"
-                for t, a, s in sorted(r.worklogs, key=lambda x: x[0])]
-        ratio = f"{round(spent * 100 / r.original_s)}%" if r.original_s else ""
-        sec = (lambda v: "" if v is None else str(v))
-        w.writerow([
-            r.summary, r.key, r.id, r.type, r.status, ERP_KEY, ERP_NAME_ZH, "software", ERP_PM, lead_id,
-            "集团 ERP 升级实施项目：财务、供应链、生产制造、人力资源及外围系统接口（MES / WMS / OA / 银企直连 / 考勤）",
-            r.priority, r.resolution or "", r.assignee or "", account_id(r.assignee) if r.assignee else "",
-            r.reporter, account_id(r.reporter), r.reporter, account_id(r.reporter), csv_ts(r.created),
-            csv_ts(r.updated), "", csv_ts(r.resolved) if r.resolved else "", "",
-            r.fix_versions[0] if r.fix_versions else "",
-            *pad(r.components, n_comp), csv_day(r.due) if r.due else "", 0, *pad(r.labels, n_lab),
-            r.description or "", "SIT: 10.20.1.15 / UAT: 10.20.2.15" if r.type == "Bug" else "",
-            *pad(r.watchers, n_w), *pad([account_id(x) for x in r.watchers], n_w), *pad(logs, n_log),
-            sec(r.original_s), sec(r.remaining_s), spent or "", ratio, sec(r.original_s), sec(r.remaining_s),
-            spent or "", "", "{}", r.found or "", f"0|i{r.id - 31000:04x}:", r.severity or "", "",
-            csv_day(r.start) if r.start else "", "",
-            *pad([f"{csv_ts(t)};{account_id(a)};{text}" for t, a, text in sorted(r.comments)], n_cmt),
-            "", "", "", ERP_STATUS_CATEGORY[r.status], csv_ts(r.category_changed or r.created),
-        ])
-    return out.getvalue()
+    return {"bug": b.bug_csv(), "task": b.task_csv(), "story": b.story_csv()}, counts, settings, b.milestones()
 
 
 # ----------------------------------------------------------------------------------------------------------
-# OPS — Jira Kanban support team, two monthly "current fields" exports
+# OPS — a Kanban support team on GitLab: two monthly issues "Export as CSV" files
 # ----------------------------------------------------------------------------------------------------------
 
 OPS_KEY = "OPS"
 OPS_NAME_ZH, OPS_NAME_EN = "运维支持", "Ops Support"
+OPS_GITLAB = "https://gitlab.huaxin-si.com"          # a fictitious self-managed GitLab
+OPS_PATH = "it-ops/ops-support"
+OPS_FIRST_IID = 301
 OPS_TEAM = ["高翔", "罗斌", "徐婷", "杨帆", "谢军"]
-OPS_REPORTERS = ["田甜(财务部)", "冯刚(销售部)", "蒋丽(人事部)", "袁野(生产部)", "韩梅(采购部)", "高翔", "监控告警 bot"]
+OPS_REPORTERS = ["田甜", "冯刚", "蒋丽", "袁野", "韩梅", "高翔"]
+OPS_BOT = "监控告警 Bot"
+OPS_USERNAMES = {"高翔": "gaoxiang", "罗斌": "luobin", "徐婷": "xuting", "杨帆": "yangfan", "谢军": "xiejun",
+                 "田甜": "tiantian", "冯刚": "fenggang", "蒋丽": "jiangli", "袁野": "yuanye", "韩梅": "hanmei",
+                 OPS_BOT: "alert-bot"}
+OPS_DEPT = {"田甜": "财务部", "冯刚": "销售部", "蒋丽": "人事部", "袁野": "生产部", "韩梅": "采购部", "高翔": "信息中心",
+            OPS_BOT: "监控平台"}
+# Title templates by type, each with the component (scoped label `component::...`) it concerns.
 OPS_TITLES = {
-    "Task": ["申请开通堡垒机权限 - {who}", "新员工入职：邮箱 / VPN / 钉钉账号开通", "财务共享中心 VPN 无法连接",
-             "申请测试环境数据库只读账号", "月末结账：ERP 批处理窗口延长", "证书续期：*.huaxin.com (到期 30 天)",
-             "K8s 集群节点打补丁 (CVE)", "共享盘配额扩容 500G", "会议室大屏投屏故障", "备份任务巡检 & 恢复演练"],
-    "Bug": ["生产 MySQL 慢查询告警 (order_db)", "Jenkins 构建节点磁盘满", "邮件网关退信：集团域名 SPF 校验失败",
-            "夜间批处理 job 失败：settlement_daily", "Nginx 502：网关 upstream 超时", "Zabbix 告警风暴：交换机端口抖动",
-            "OA 附件上传 413 Request Entity Too Large", "打印服务器队列卡死"],
-    "Improvement": ["监控 Grafana 面板迁移到新集群", "堡垒机登录接入 LDAP 统一认证", "告警分级与值班手册 v2",
-                    "日志平台 ES 冷热分离", "自动化巡检脚本 (Ansible)"],
+    "task": [("申请开通堡垒机权限 - {who}", "账号权限"), ("新员工入职：邮箱 / VPN / 钉钉账号开通", "账号权限"),
+             ("财务共享中心 VPN 无法连接", "网络"), ("申请测试环境数据库只读账号", "数据库"),
+             ("月末结账：ERP 批处理窗口延长", "应用"), ("证书续期：*.huaxin.com (到期 30 天)", "中间件"),
+             ("K8s 集群节点打补丁 (CVE)", "主机"), ("共享盘配额扩容 500G", "存储"), ("会议室大屏投屏故障", "办公IT"),
+             ("备份任务巡检 & 恢复演练", "存储")],
+    "bug": [("生产 MySQL 慢查询告警 (order_db)", "数据库"), ("Jenkins 构建节点磁盘满", "主机"),
+            ("邮件网关退信：集团域名 SPF 校验失败", "网络"), ("夜间批处理 job 失败：settlement_daily", "应用"),
+            ("Nginx 502：网关 upstream 超时", "中间件"), ("Zabbix 告警风暴：交换机端口抖动", "网络"),
+            ("OA 附件上传 413 Request Entity Too Large", "中间件"), ("打印服务器队列卡死", "办公IT")],
+    "improvement": [("监控 Grafana 面板迁移到新集群", "监控"), ("堡垒机登录接入 LDAP 统一认证", "账号权限"),
+                    ("告警分级与值班手册 v2", "监控"), ("日志平台 ES 冷热分离", "存储"),
+                    ("自动化巡检脚本 (Ansible)", "主机")],
 }
+OPS_PRIORITY = {"Highest": 1, "High": 2, "Medium": 3, "Low": 4}
+# The team closes every issue with a `resolution::` label (its board's closing lists), so a closed issue says
+# whether it was delivered: GitLab itself records no resolution.
+OPS_RESOLUTION_LABEL = {"Done": "resolution::done", "Won't Do": "resolution::wontfix",
+                        "Duplicate": "resolution::duplicate"}
+OPS_WORKFLOW = {"Selected for Development": "workflow::ready", "In Progress": "workflow::in progress"}
 
 
 @dataclass(eq=False)
 class _Ticket:
-    type: str
+    type: str                 # task | bug | improvement (the `type::` label)
     summary: str
+    component: str
     created: datetime
     reporter: str
     assignee: str | None
     priority: str
-    labels: list
+    labels: list              # plain labels (值班, 迁移)
     due: date | None
-    events: list          # (when, status, resolution or None)
+    events: list              # (when, status, resolution or None)
+    spent_h: float = 0.0      # time spent by the time it is closed
+    estimate_h: float | None = None
+    confidential: bool = False
     key: str = ""
-    id: int = 0
+    iid: int = 0
 
     def state(self, at: datetime) -> tuple[str, str | None, datetime | None, datetime]:
-        """(status, resolution, resolved, updated) as an export at `at` shows it."""
+        """(status, resolution, closed at, updated) as an export at `at` shows it."""
         status, res, resolved, updated = "Backlog", None, None, self.created
         for when, st, r in self.events:
             if when >= at:
@@ -1397,13 +1933,14 @@ def _ops(today: date) -> tuple[list[_Ticket], datetime, datetime, list[str]]:
             created = _at(rnd, day, lo=8 * 60, hi=21 * 60)
             if created >= export_at:
                 continue
-            type_ = rnd.choices(["Task", "Bug", "Improvement"], [55, 30, 15])[0]
-            title = rnd.choice(OPS_TITLES[type_]).format(who=rnd.choice(["李明", "王静", "赵磊", "孙悦"]))
+            type_ = rnd.choices(["task", "bug", "improvement"], [55, 30, 15])[0]
+            title, component = rnd.choice(OPS_TITLES[type_])
+            title = title.format(who=rnd.choice(["李明", "王静", "赵磊", "孙悦"]))
             prio = rnd.choices(["Highest", "High", "Medium", "Low"], [5, 20, 55, 20])[0]
-            reporter = "监控告警 bot" if type_ == "Bug" and rnd.random() < 0.4 else rnd.choice(OPS_REPORTERS[:6])
+            reporter = OPS_BOT if type_ == "bug" and rnd.random() < 0.4 else rnd.choice(OPS_REPORTERS)
             late = mi >= 10
             wait = rnd.uniform(0.05, 1.5) if not late else rnd.uniform(1, 10)
-            work = {"Task": (0.1, 2.5), "Bug": (0.05, 1.5), "Improvement": (3, 15)}[type_]
+            work = {"task": (0.1, 2.5), "bug": (0.05, 1.5), "improvement": (3, 15)}[type_]
             work = rnd.uniform(*work) * (2.2 if late else 1.0)
             if prio == "Highest":
                 wait, work = wait * 0.1, work * 0.4
@@ -1417,17 +1954,23 @@ def _ops(today: date) -> tuple[list[_Ticket], datetime, datetime, list[str]]:
                 events.append((created + (ip - created) * 0.4, "Selected for Development", None))
             events.append((ip, "In Progress", None))
             res = "Done" if rnd.random() > 0.06 else rnd.choice(["Won't Do", "Duplicate"])
-            if mi in (7, 8) and type_ == "Improvement" and rnd.random() < 0.5:
+            if mi in (7, 8) and type_ == "improvement" and rnd.random() < 0.5:
                 done = export_at + timedelta(days=5)      # stuck work: aging items in progress
             events.append((done, "Done", res))
-            tickets.append(_Ticket(type_, title, created, reporter, rnd.choice(OPS_TEAM), prio,
-                                   ["值班"] * (type_ == "Bug") + ["迁移"] * (late and rnd.random() < 0.4),
-                                   (created + timedelta(days=3)).date() if prio in ("Highest", "High") else None,
-                                   events))
+            spent = {"task": (0.25, 4), "bug": (0.5, 6), "improvement": (6, 32)}[type_]
+            t = _Ticket(type_, title, component, created, reporter, rnd.choice(OPS_TEAM), prio,
+                        ["值班"] * (type_ == "bug") + ["迁移"] * (late and rnd.random() < 0.4),
+                        (created + timedelta(days=3)).date() if prio in ("Highest", "High") else None, events,
+                        spent_h=round(rnd.uniform(*spent) * 4) / 4 if res == "Done" else 0.0,
+                        confidential=component == "账号权限" and rnd.random() < 0.3)
+            if type_ == "improvement" or rnd.random() < 0.25:
+                t.estimate_h = float(max(1, round(t.spent_h * rnd.uniform(0.7, 1.2)))) if t.spent_h else 2.0
+            tickets.append(t)
     tickets.sort(key=lambda t: (t.created, t.summary))
-    for n, t in enumerate(tickets, start=1):
-        t.key, t.id = f"{OPS_KEY}-{n}", 52000 + n
-    # A few resolved just before last month's export are reopened after it (the user came back).
+    for n, t in enumerate(tickets):
+        t.iid = OPS_FIRST_IID + n
+        t.key = f"#{t.iid}"
+    # A few closed just before last month's export are reopened after it (the user came back).
     reopened = []
     for t in reversed(tickets):
         st, res, resolved, _ = t.state(prev_at)
@@ -1443,21 +1986,40 @@ def _ops(today: date) -> tuple[list[_Ticket], datetime, datetime, list[str]]:
     return tickets, prev_at, export_at, sorted(reopened)
 
 
+def gitlab_ts(t: datetime | None) -> str:
+    """GitLab's CSV timestamps: UTC, `2026-10-30 09:40:12`."""
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if t else ""
+
+
 def _ops_csv(tickets: list[_Ticket], at: datetime) -> str:
-    rows = [t for t in tickets if t.created < at]
-    n_lab = max(1, max(len(t.labels) for t in rows))
-    header = ["Issue Type", "Issue key", "Issue id", "Summary", "Assignee", "Assignee Id", "Reporter", "Reporter Id",
-              "Priority", "Status", "Resolution", "Created", "Updated", "Due date", "Resolved", *["Labels"] * n_lab]
+    """Issues "Export as CSV" (GitLab up to 18.3, `Issues::ExportCsvService`): Title and Description first, labels
+    sorted and comma-joined in one cell, times UTC, Time Estimate / Time Spent in seconds, rows by title."""
+    header = ["Title", "Description", "Issue ID", "URL", "State", "Author", "Author Username", "Assignee",
+              "Assignee Username", "Confidential", "Locked", "Due Date", "Created At (UTC)", "Updated At (UTC)",
+              "Closed At (UTC)", "Milestone", "Weight", "Labels", "Time Estimate", "Time Spent"]
     out = io.StringIO()
-    out.write("\ufeff")                                    # Cloud's current-fields export carries a BOM
     w = csv.writer(out, lineterminator="\n")
     w.writerow(header)
-    for t in sorted(rows, key=lambda t: -t.id):
-        status, res, resolved, updated = t.state(at)
-        w.writerow([t.type, t.key, t.id, t.summary, t.assignee or "", account_id(t.assignee) if t.assignee else "",
-                    t.reporter, account_id(t.reporter), t.priority, status, res or "", csv_ts(t.created),
-                    csv_ts(updated), csv_day(t.due) if t.due else "", csv_ts(resolved) if resolved else "",
-                    *(list(t.labels) + [""] * (n_lab - len(t.labels)))])
+    for t in sorted((t for t in tickets if t.created < at), key=lambda t: (t.summary, t.iid)):
+        status, res, closed_at, updated = t.state(at)
+        labels = [f"type::{t.type}", f"priority::{OPS_PRIORITY[t.priority]}", f"component::{t.component}",
+                  *t.labels]
+        if status == "Done":
+            if res in OPS_RESOLUTION_LABEL:
+                labels.append(OPS_RESOLUTION_LABEL[res])
+            spent = t.spent_h
+        else:
+            if status in OPS_WORKFLOW:
+                labels.append(OPS_WORKFLOW[status])
+            spent = round(t.spent_h * 0.4 * 4) / 4 if status == "In Progress" else 0.0
+        dept = OPS_DEPT.get(t.reporter, "")
+        desc = (f"来源：{'Zabbix / Prometheus 告警' if t.reporter == OPS_BOT else 'ITSM 工单'}（{dept}）\n"
+                f"影响范围：{t.component}")
+        w.writerow([t.summary, desc, t.iid, f"{OPS_GITLAB}/{OPS_PATH}/-/issues/{t.iid}",
+                    "Closed" if status == "Done" else "Open", t.reporter, OPS_USERNAMES[t.reporter],
+                    t.assignee or "", OPS_USERNAMES.get(t.assignee, ""), "Yes" if t.confidential else "No", "No",
+                    t.due.isoformat() if t.due else "", gitlab_ts(t.created), gitlab_ts(updated), gitlab_ts(closed_at),
+                    "", "", ",".join(sorted(labels)), int(round((t.estimate_h or 0) * 3600)), int(round(spent * 3600))])
     return out.getvalue()
 
 
@@ -1466,24 +2028,53 @@ def _ops_csv(tickets: list[_Ticket], at: datetime) -> str:
 # ----------------------------------------------------------------------------------------------------------
 
 def _settings(name: str, name_zh: str, name_en: str, project: dict | None = None,
-              extra: dict | None = None) -> dict:
-    return {"project": {"name": name, "timezone": TZ_NAME, "calendar": "CN", **(project or {})},
-            "settings": {"project_name_zh": name_zh, "project_name_en": name_en, **(extra or {})}}
+              extra: dict | None = None, milestones: list[dict] | None = None) -> dict:
+    out = {"project": {"name": name, "timezone": TZ_NAME, "calendar": "CN", **(project or {})},
+           "settings": {"project_name_zh": name_zh, "project_name_en": name_en, **(extra or {})}}
+    if milestones:
+        out["milestones"] = milestones
+    return out
 
 
-def _write(path: Path, text: str) -> None:
-    path.write_bytes(text.encode("utf-8"))
+def _write(path: Path, text: str, encoding: str = "utf-8") -> None:
+    path.write_bytes(text.encode(encoding))     # strict: a character GBK lacks is a bug in the demo's text
 
 
 def write_demo_exports(out_dir: Path, today: date) -> list[DemoFile]:
     """Write the demo's export files into `out_dir` (created if needed); the same `today` gives the same
-    bytes. Returned in import order (last month's OPS export before this month's)."""
+    bytes. Returned in import order: ERP, OPS (last month's export before this month's), PAY last, so the app
+    opens on PAY (the project of the latest import)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[DemoFile] = []
 
+    texts, erp_counts, evm, milestones = _erp(today)
+    erp_settings = _settings(ERP_NAME_ZH, ERP_NAME_ZH, ERP_NAME_EN,
+                             {"size_kloc": 48.0, "size_fp": 600.0, "currency": "CNY", **evm},
+                             {"module_size_kloc": json.dumps(ERP_MODULES, ensure_ascii=False),
+                              "evm_baseline_date": erp_counts["baseline_date"],
+                              "requirement_baseline_date": erp_counts["requirement_baseline_date"]},
+                             milestones)
+    for kind, plural in (("bug", "bugs"), ("task", "tasks"), ("story", "stories")):
+        p = out_dir / f"ERP_zentao_{plural}_gbk.csv"
+        _write(p, texts[kind], "gbk")
+        files.append(DemoFile(p, ERP_KEY, f"zentao-{kind}", erp_settings,
+                              {"issues": erp_counts[plural], **erp_counts}))
+
+    tickets, prev_at, now_at, reopened = _ops(today)
+    ops_settings = _settings(f"{OPS_NAME_ZH} {OPS_NAME_EN}", OPS_NAME_ZH, OPS_NAME_EN)
+    for at in (prev_at, now_at):
+        p = out_dir / f"OPS_gitlab_issues_{at.date().isoformat()}.csv"
+        _write(p, _ops_csv(tickets, at))
+        n = sum(t.created < at for t in tickets)
+        files.append(DemoFile(p, OPS_KEY, "gitlab-csv", ops_settings,
+                              {"issues": n, "exported_at": at.isoformat(),
+                               "reopened_since_previous": reopened if at == now_at else []}))
+
     search, board, pay_counts = _pay(today)
-    pay_settings = _settings(f"{PAY_NAME_ZH} {PAY_NAME_EN}", PAY_NAME_ZH, PAY_NAME_EN)
+    pay_settings = _settings(f"{PAY_NAME_ZH} {PAY_NAME_EN}", PAY_NAME_ZH, PAY_NAME_EN,
+                             {"size_kloc": 36.0, "size_fp": 450.0, "currency": "CNY"},
+                             {"module_size_kloc": json.dumps(PAY_MODULE_KLOC, ensure_ascii=False)})
     p = out_dir / "PAY_search_expand_changelog.json"
     _write(p, json.dumps(search, ensure_ascii=False, indent=1) + "\n")
     files.append(DemoFile(p, PAY_KEY, "jira-json", pay_settings, pay_counts))
@@ -1491,22 +2082,4 @@ def write_demo_exports(out_dir: Path, today: date) -> list[DemoFile]:
     _write(p, json.dumps(board, ensure_ascii=False, indent=1) + "\n")
     files.append(DemoFile(p, PAY_KEY, "jira-sprints-json", pay_settings,
                           {"sprints": len(board["values"]), "board_id": PAY_BOARD}))
-
-    rows, erp_counts, evm = _erp(today)
-    erp_settings = _settings(ERP_NAME_ZH, ERP_NAME_ZH, ERP_NAME_EN,
-                             {"size_kloc": 48.0, "size_fp": 600.0, "currency": "CNY", **evm},
-                             {"module_size_kloc": json.dumps(ERP_MODULES, ensure_ascii=False)})
-    p = out_dir / "ERP_Jira_all_fields.csv"
-    _write(p, _erp_csv(rows))
-    files.append(DemoFile(p, ERP_KEY, "jira-csv", erp_settings, erp_counts))
-
-    tickets, prev_at, now_at, reopened = _ops(today)
-    ops_settings = _settings(f"{OPS_NAME_ZH} {OPS_NAME_EN}", OPS_NAME_ZH, OPS_NAME_EN)
-    for at in (prev_at, now_at):
-        p = out_dir / f"OPS_Jira_current_fields_{at.date().isoformat()}.csv"
-        _write(p, _ops_csv(tickets, at))
-        n = sum(t.created < at for t in tickets)
-        files.append(DemoFile(p, OPS_KEY, "jira-csv", ops_settings,
-                              {"issues": n, "exported_at": at.isoformat(),
-                               "reopened_since_previous": reopened if at == now_at else []}))
     return files

@@ -23,6 +23,7 @@ class ImportContext:
     file_name: str
     project_key: str | None = None
     source_tz: str = "Asia/Shanghai"
+    mapping: dict | None = None       # format `mapping`: {"name", "project_key", "fields"} (ingest/mapping.py)
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -35,26 +36,44 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 def ingest_file(cur, path: str | os.PathLike, *, project_key: str | None = None, fmt: str = "auto",
                 file_name: str | None = None, imported_by: str | None = None,
-                source_tz: str | None = None, own_transaction: bool = True) -> ImportResult:
-    """Import one export file. Raises IngestError (database unchanged) when the file is refused."""
+                source_tz: str | None = None, own_transaction: bool = True,
+                mapping: dict | None = None, max_bytes: int | None = None) -> ImportResult:
+    """Import one export file. Raises IngestError (database unchanged) when the file is refused.
+
+    max_bytes: refuse a larger file ("too_large"; the Import page passes the `max_upload_mb` setting, so the
+    limit holds whatever the uploader widget let through).
+
+    mapping: canonical field -> header name, to read a CSV/XLSX of any other shape (ingest/mapping.py); without
+    it, a saved mapping may still be chosen (ingest.mapping.choose_format has the precedence)."""
     path = Path(path)
     name = file_name or path.name
     if not path.exists():
         raise IngestError("not_found", name)
+    if max_bytes is not None and path.stat().st_size > max_bytes:
+        raise IngestError("too_large", name, limit=f"{max_bytes / (1024 * 1024):g}")
     if project_key is not None and not project_key.strip():
         project_key = None
     # An XLSX workbook is binary: it skips text decoding and goes to probe() as it is.
     decoded = Decoded(path, "xlsx", name) if is_xlsx(path) else decode_file(path, name)
     try:
         p = probe(decoded)
-        format_ = detect(p, name, fmt)
+        format_, chosen = choose_format(cur, p, name, fmt, project_key.strip() if project_key else None, mapping)
+        project_key = project_key or (chosen or {}).get("project_key")
         tz = source_tz or _project_tz(cur, project_key)
         ctx = ImportContext(file_name=name, project_key=project_key.strip() if project_key else None,
-                            source_tz=tz)
+                            source_tz=tz, mapping=chosen)
         try:
-            staged = format_.stage(cur, decoded, p, ctx)
+            try:
+                staged = format_.stage(cur, decoded, p, ctx)
+            except (TypeError, AttributeError, KeyError, IndexError) as exc:
+                # JSON adapters walk the parsed document in Python: a value of another type than the tracker
+                # writes (`"labels": 5`) is a refusal of the file, never a traceback for the user.
+                if p.kind != "json":
+                    raise
+                raise IngestError("json_unexpected_value", name,
+                                  detail=f"{type(exc).__name__}: {exc}") from exc
             staged.warnings = decoded.warnings + staged.warnings
-            return commit_import(cur, staged, file_name=name, file_sha256=sha256_of(path),
+            return commit_import(cur, staged, file_name=name, file_sha256=decoded.sha256 or sha256_of(path),
                                  imported_by=imported_by, own_transaction=own_transaction)
         finally:
             try:
@@ -93,5 +112,7 @@ from ingest import jira_csv  # noqa: E402,F401
 from ingest import jira_json  # noqa: E402,F401
 from ingest import gitlab, github, azure_devops, redmine  # noqa: E402,F401
 from ingest import zentao  # noqa: E402,F401
+from ingest import jira_xml  # noqa: E402,F401
+from ingest.mapping import choose_format  # noqa: E402  (registers `mapping`; it never sniffs)
 
 __all__ = ["ingest_file", "ingest_files", "IngestError", "ImportResult", "FORMATS"]

@@ -45,7 +45,7 @@ import pyarrow as pa
 
 from ingest import dates
 from ingest.detect import Format, Probe, register
-from ingest.errors import IngestError, warning
+from ingest.errors import IngestError, csv_read_error, warning
 from ingest.value_maps import create_map_table, join_map
 from store.load import Staged
 
@@ -89,20 +89,19 @@ def header_index(header: list[str], names: dict[str, list[str]]) -> dict[str, in
 
 def read_raw(cur, decoded, probe: Probe, needed: list[int]) -> int:
     """The CSV's records as temp table `raw` with positional columns c<i> (trimmed, '' -> NULL); the count.
-    Its rowid is the record's position in the file (the header being row 1, record r is file row r + 2)."""
-    names = [f"c{i}" for i in range(len(probe.header))]
+    Its rowid is the record's position in the file (the header being row 1, record r is file row r + 2).
+    No sniffing (auto_detect = false): DuckDB's sniffer fails on a header without rows or on a broken row with
+    "Error when sniffing file" instead of naming the row."""
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(probe.header))) + "}"
     cols = ", ".join(f"nullif(trim(c{i}), '') AS c{i}" for i in needed) or "1 AS c_none"
     try:
         cur.execute(f"""
             CREATE OR REPLACE TEMP TABLE raw AS
-            SELECT {cols} FROM read_csv($path, header = false, skip = 1, names = $names, all_varchar = true,
+            SELECT {cols} FROM read_csv($path, header = false, skip = 1, auto_detect = false, columns = {columns},
                 delim = $delim, quote = '"', escape = '"', max_line_size = 33554432)""",
-                    {"path": str(decoded.path), "names": names, "delim": probe.delimiter})
+                    {"path": str(decoded.path), "delim": probe.delimiter})
     except duckdb.Error as exc:
-        msg = str(exc)
-        line = re.search(r"[Ll]ine:? (\d+)", msg)
-        raise IngestError("bad_csv", decoded.file_name, row=int(line.group(1)) if line else None,
-                          detail=msg.splitlines()[0][:200]) from None
+        raise csv_read_error(exc, decoded.file_name, decoded.path) from None
     rows = cur.execute("SELECT count(*) FROM raw").fetchone()[0]
     if rows == 0:
         raise IngestError("no_rows", decoded.file_name)

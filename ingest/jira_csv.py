@@ -19,8 +19,8 @@ import duckdb
 
 from ingest import dates
 from ingest.decode import ProfileClock
-from ingest.detect import Format, Probe, register
-from ingest.errors import IngestError, warning
+from ingest.detect import NEAR_MISSES, Format, Probe, register
+from ingest.errors import IngestError, csv_read_error, warning
 from ingest.value_maps import lookup_sql
 from store.load import Staged
 
@@ -68,6 +68,20 @@ def sniff(p: Probe) -> bool:
     return KEY in lower and ID in lower
 
 
+def near_miss(p: Probe) -> tuple[str, str] | None:
+    """A Jira CSV without its `Issue key` (or `Issue id`) column: named, rather than called an unknown shape."""
+    if p.kind != "csv":
+        return None
+    lower = {h.lower() for h in p.header or []}
+    if len(lower & {"summary", "issue type", "status", "project key", "created", "resolution"}) < 2:
+        return None
+    if ID in lower and KEY not in lower:
+        return "jira-csv", "Issue key"
+    if KEY in lower and ID not in lower:
+        return "jira-csv", "Issue id"
+    return None
+
+
 def _columns(header: list[str]) -> tuple[dict[str, int], dict[str, list[int]], list[int]]:
     lower = [h.strip().lower() for h in header]
     single = {}
@@ -88,23 +102,23 @@ def _csv_source(probe: Probe, needed: list[int], project_sql: str) -> str:
 
     A record may be 32 MB long; the read buffer is set to 64 MB because DuckDB otherwise sizes it from
     max_line_size (measured on the 1M-row bench file: peak memory of the read 1.03 GB -> 0.77 GB, and a
-    `LIMIT 4001` read 0.74 GB and 0.36 s -> 0.21 GB and 0.08 s)."""
+    `LIMIT 4001` read 0.74 GB and 0.36 s -> 0.21 GB and 0.08 s).
+
+    No sniffing (auto_detect = false, every column text): the dialect is known, and DuckDB's sniffer turns a file
+    with a header and no rows, or a broken row, into "Error when sniffing file" instead of naming the row."""
     cols = ", ".join(f"nullif(trim(c{i}), '') AS c{i}" for i in needed)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(probe.header))) + "}"
     return f"""(SELECT {project_sql} AS project_key, * FROM (
-        SELECT {cols} FROM read_csv($path, header = false, skip = 1, names = $names, all_varchar = true,
+        SELECT {cols} FROM read_csv($path, header = false, skip = 1, auto_detect = false, columns = {columns},
             delim = $delim, quote = '"', escape = '"', max_line_size = 33554432, buffer_size = 67108864)))"""
 
 
 def _read(cur, decoded, probe: Probe, sql: str, params: dict) -> None:
     """Run a statement that reads the file; a file DuckDB cannot parse is refused with the row it names."""
     try:
-        _execute(cur, sql, {"path": str(decoded.path), "names": [f"c{i}" for i in range(len(probe.header))],
-                            "delim": probe.delimiter, **params})
+        _execute(cur, sql, {"path": str(decoded.path), "delim": probe.delimiter, **params})
     except duckdb.Error as exc:
-        msg = str(exc)
-        line = re.search(r"[Ll]ine:? (\d+)", msg)
-        raise IngestError("bad_csv", decoded.file_name, row=int(line.group(1)) if line else None,
-                          detail=msg.splitlines()[0][:200]) from None
+        raise csv_read_error(exc, decoded.file_name, decoded.path) from None
 
 
 def _profile_sql_log(cur) -> None:
@@ -135,6 +149,11 @@ def _stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx, clock: Pr
     lower = [h.lower() for h in header]
     key_i = lower.index(KEY)
     id_i = lower.index(ID)
+    if lower.count(KEY) > 1:
+        # Two "Issue key" columns (a merged or hand-edited export): which one names the issue is unknown.
+        at = [i + 1 for i, h in enumerate(lower) if h == KEY]
+        raise IngestError("duplicate_key_column", decoded.file_name, column=header[key_i], count=len(at),
+                          positions=at)
     single, multi, sp = _columns(header)
     needed = sorted({key_i, id_i, *single.values(), *sp, *(i for v in multi.values() for i in v)})
     warnings: list[dict] = []
@@ -180,8 +199,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx, clock: Pr
         if file_errors:
             _read(cur, decoded, probe, sql, {"tz": tz})
         else:       # the file was read once already: an error now is not the file's
-            _execute(cur, sql, {"tz": tz, "path": str(decoded.path), "delim": probe.delimiter,
-                                "names": [f"c{i}" for i in range(len(probe.header))]})
+            _execute(cur, sql, {"tz": tz, "path": str(decoded.path), "delim": probe.delimiter})
 
     build(choice.family, ctx.source_tz if tz_listed else "UTC")
     rows = cur.execute("SELECT count(*) FROM stage_issues").fetchone()[0]
@@ -191,6 +209,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx, clock: Pr
     if missing_key is not None:
         raise IngestError("empty_key", decoded.file_name, row=missing_key + 2, column=header[key_i])
 
+    numbers = _bad_numbers(cur, header, single, sp)
     bad = _bad_dates(cur, date_fields)
     if choice.sampled and any(n for n, _, _ in bad.values()):
         # The sample's family does not parse every value: every value votes, as on a small file.
@@ -210,6 +229,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx, clock: Pr
         if count:
             warnings.append(warning("unparsable_dates", column=header[single[field]], count=count,
                                     rows=first_rows, example=example))
+    warnings += numbers
     clock.mark("date_check")
 
     # Every record counts here (as they did before duplicates are dropped): names, worklogs, parents by id.
@@ -281,6 +301,9 @@ def _stage_issues_sql(src: str, single: dict[str, int], multi: dict[str, list[in
                      for f in date_fields)
     bad_flags = "".join(f", {col(f)} IS NOT NULL AND p_{f} IS NULL AS bad_{f}, "
                         f"CASE WHEN p_{f} IS NULL THEN {col(f)} END AS bad_{f}_raw" for f in date_fields)
+    # Numbers (story points, time tracking in seconds) that are not numbers: kept to be reported, not guessed.
+    bad_flags += "".join(f", CASE WHEN try_cast(c{i} AS DOUBLE) IS NULL THEN c{i} END AS badnum_{i}_raw"
+                         for i in _number_columns(single, sp))
     extra = ""
     if "project_name" in single:
         extra += f", {col('project_name')} AS project_name_raw"
@@ -350,6 +373,24 @@ def _bad_dates(cur, date_fields: list[str]) -> dict[str, tuple[int, list[int], s
     return {f: (row[3 * k], row[3 * k + 1] or [], row[3 * k + 2]) for k, f in enumerate(date_fields)}
 
 
+def _number_columns(single: dict[str, int], sp: list[int]) -> list[int]:
+    return sorted({*sp, *(single[f] for f in ("original", "remaining", "spent") if f in single)})
+
+
+def _bad_numbers(cur, header: list[str], single: dict[str, int], sp: list[int]) -> list[dict]:
+    """A warning per number column with values that are not numbers: how many, the first ten file rows, the
+    first value (they are left empty, as unparsable dates are)."""
+    cols = _number_columns(single, sp)
+    if not cols:
+        return []
+    aggs = ", ".join(f"count(badnum_{i}_raw), list(rowid - base + 2 ORDER BY rowid) FILTER (WHERE badnum_{i}_raw "
+                     f"IS NOT NULL)[1:10], arg_min(badnum_{i}_raw, rowid)" for i in cols)
+    row = cur.execute(f"SELECT {aggs} FROM stage_issues, (SELECT min(rowid) AS base FROM stage_issues) "
+                      "GROUP BY base").fetchone()
+    return [warning("unparsable_numbers", column=header[i], count=row[3 * k], rows=row[3 * k + 1],
+                    example=row[3 * k + 2]) for k, i in enumerate(cols) if row[3 * k]]
+
+
 def _stage_worklogs(cur, multi, choice, ctx) -> bool:
     """`Log Work` cells are `<comment>;dd/MMM/yy h:mm AM;<author>;<seconds>`: read from the right, since the
     comment may itself contain semicolons."""
@@ -402,3 +443,4 @@ def _execute(cur, sql: str, params: dict) -> None:
 
 
 register(Format("jira-csv", "csv", "Jira CSV export", "Jira CSV 导出", sniff, stage))
+NEAR_MISSES.append(near_miss)

@@ -35,10 +35,11 @@ import duckdb
 import pyarrow as pa
 
 from ingest import dates
+from ingest.decode import ProfileClock
 from ingest.detect import Format, Probe, register
-from ingest.errors import IngestError, warning
-from ingest.value_maps import create_map_table, join_map
-from store.load import ISSUE_COLUMNS, Staged
+from ingest.errors import IngestError, csv_read_error, warning
+from ingest.value_maps import lookup_sql
+from store.load import Staged
 
 PREFIX = {"bug": "BUG-", "task": "TASK-", "story": "STORY-"}
 
@@ -302,15 +303,6 @@ def _has_value(label: str, code: str) -> str:
     return f"(coalesce({code}, '') <> '0' AND ({label} IS NOT NULL OR {code} IS NOT NULL))"
 
 
-def _create_codes_table(cur) -> None:
-    cur.execute("CREATE OR REPLACE TEMP TABLE zt_codes (domain VARCHAR, label VARCHAR, code VARCHAR)")
-    cur.executemany("INSERT INTO zt_codes VALUES (?, ?, ?)",
-                    [(d, label, code) for d, table in LABELS.items() for label, code in table.items()])
-    cur.execute("CREATE OR REPLACE TEMP TABLE zt_canon (kind VARCHAR, code VARCHAR, canonical VARCHAR)")
-    cur.executemany("INSERT INTO zt_canon VALUES (?, ?, ?)",
-                    [(k, code, canonical) for k, table in CODES.items() for code, canonical in table.items()])
-
-
 # The flat shape every input is brought to (CSV/XLSX by SQL, JSON by Python) before the shared mapping SQL.
 NORM_SCHEMA = pa.schema([
     ("rownum", pa.int64()), ("kind", pa.string()), ("zt_id", pa.string()), ("project_key", pa.string()),
@@ -329,7 +321,7 @@ SPRINT_SCHEMA = pa.schema([
     ("rownum", pa.int64()), ("project_key", pa.string()), ("name", pa.string()), ("status", pa.string()),
     ("begin", pa.string()), ("end", pa.string()), ("real_end", pa.string()), ("closed", pa.string()),
 ])
-WORK_TABLES = ("zt_csv", "zt_raw", "zt_norm", "zt_exec", "zt_codes", "zt_canon")
+WORK_TABLES = ("zt_csv", "zt_cells", "zt_norm", "zt_exec", "zt_rejects", "zt_reject_scans")
 
 
 def _load(cur, name: str, rows: list[dict], schema: pa.Schema) -> None:
@@ -349,31 +341,81 @@ def _drop_work(cur) -> None:
         cur.execute(f"DROP TABLE IF EXISTS {t}")
 
 
-# --- CSV / XLSX -> zt_raw ------------------------------------------------------------------------------------
+# --- CSV / XLSX -> zt_cells ------------------------------------------------------------------------------------
+# The file is read once, into zt_cells: the needed columns only, trimmed, zero dates emptied. Everything after that
+# is projections over zt_cells (MAP lookups, no joins), so the rows keep the file's order and a record's number is
+# `rowid - base`. bench/zentao.py measures this path (bench/README.md).
 
-def _read_csv(cur, decoded, probe: Probe) -> None:
-    """zt_csv(c0..cN): the header's N columns plus the spare one each ZenTao data row carries; null padding for
-    rows without it (re-saved files) and for the free-text last line of a task export."""
-    n = len(probe.header) + 1
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
-    try:
-        cur.execute(f"""
-            CREATE OR REPLACE TEMP TABLE zt_csv AS
-            SELECT * FROM read_csv($path, header = false, skip = 1, auto_detect = false, columns = {columns},
-                delim = $delim, quote = '"', escape = '"', null_padding = true, parallel = false,
-                max_line_size = 33554432)""", {"path": str(decoded.path), "delim": probe.delimiter})
-    except duckdb.Error as exc:
-        msg = str(exc)
-        line = re.search(r"[Ll]ine:? (\d+)", msg)
-        raise IngestError("bad_csv", decoded.file_name, row=int(line.group(1)) if line else None,
-                          detail=msg.splitlines()[0][:200]) from None
-    # rowid counts from a large base inside a transaction (ingest_files holds one): rebase it to 0.
-    cur.execute("CREATE OR REPLACE TEMP VIEW zt_src AS "
-                "SELECT rowid - (SELECT min(rowid) FROM zt_csv) AS rownum, * FROM zt_csv")
+def _cell(i: int, date_idx: set[int]) -> str:
+    """Cell c<i> trimmed (TABs too), empty -> NULL, and for a date column a zero date -> NULL."""
+    v = f"nullif(trim(c{i}, ' ' || chr(9) || chr(10) || chr(13)), '')"
+    return f"CASE WHEN starts_with({v}, '0000-00-00') THEN NULL ELSE {v} END" if i in date_idx else v
+
+
+def _read_cells(cur, decoded, probe: Probe, kind: str, needed: list[int], date_idx: set[int]) -> None:
+    """zt_cells from the CSV, read with the header's N columns plus the spare one each ZenTao data row carries.
+
+    A file as ZenTao writes it has exactly N+1 cells on every record: it is read in parallel, strictly. A file with
+    any other record (re-saved without the spare cell, cut short, the free-text last line of a task export) is
+    read as before instead, serially with null padding (DuckDB's parallel reader refuses null padding with quoted
+    newlines). The strict read runs with ignore_errors and counts what it rejected, so that no statement fails:
+    inside a caller's transaction (ingest_files) a failed statement would abort it."""
+    width = len(probe.header)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1)) + "}"
+    select = [f"{_cell(i, date_idx)} AS c{i}" for i in needed]
+    checkable = _short_records_checkable(decoded, width)
+    if checkable:
+        select.append(f"{_short_record_sql(width)} AS zt_short")
+    sql = (f"CREATE OR REPLACE TEMP TABLE zt_cells AS SELECT {', '.join(select)} FROM read_csv($path, header = false, "
+           f"skip = 1, auto_detect = false, columns = {columns}, delim = $delim, quote = '\"', escape = '\"', "
+           f"allow_quoted_nulls = false, max_line_size = 33554432, buffer_size = 67108864, OPTS)")
+    params = {"path": str(decoded.path), "delim": probe.delimiter}
+    regular = False
+    if kind != "task":      # a task export ends with its free-text line: never regular
+        try:
+            cur.execute(sql.replace("OPTS", "parallel = true, ignore_errors = true, store_rejects = true, "
+                                             "rejects_table = 'zt_rejects', rejects_scan = 'zt_reject_scans'"), params)
+            regular = cur.execute("SELECT count(*) = 0 FROM zt_rejects").fetchone()[0]
+        except duckdb.Error:
+            pass            # the serial read below fails as the file deserves
+        cur.execute("DROP TABLE IF EXISTS zt_rejects")
+        cur.execute("DROP TABLE IF EXISTS zt_reject_scans")
+    if not regular:
+        try:
+            cur.execute(sql.replace("OPTS", "null_padding = true, parallel = false"), params)
+        except duckdb.Error as exc:
+            raise csv_read_error(exc, decoded.file_name, decoded.path) from None
+    if checkable:
+        _refuse_short_records(cur, decoded, width)
+
+
+def _short_records_checkable(decoded, width: int) -> bool:
+    """Records cut short can be told only in a file whose header ZenTao wrote (every label quoted)."""
+    with open(decoded.path, "r", encoding="utf-8-sig", newline="") as fh:
+        first = fh.readline().rstrip("\r\n")
+    return width >= 2 and len(first) > 1 and first.startswith('"') and first.endswith('"')
+
+
+def _short_record_sql(width: int) -> str:
+    """Over the raw cells: the record's last header cell is NULL, and the record is not a free-text line."""
+    return (f"(c{width - 1} IS NULL "
+            f"AND NOT (c1 IS NULL AND NOT coalesce(regexp_full_match(c0, '\\s*[0-9]+(\\.0+)?\\s*'), true)))")
+
+
+def _refuse_short_records(cur, decoded, width: int) -> None:
+    """ZenTao quotes every cell it writes, so (read with allow_quoted_nulls = false) none of them is NULL: a record
+    whose last header cell is NULL was cut short, as by a truncated download. Null padding would import it half
+    empty (and DuckDB even accepts a quote left open at the end of the file), so the file is refused naming the
+    record. Only the free-text last line of a task export is shorter; re-saved files (cells unquoted, empty ones
+    NULL) cannot be told apart and are not checked (_short_records_checkable)."""
+    short = cur.execute("SELECT rowid - (SELECT min(rowid) FROM zt_cells) FROM zt_cells WHERE zt_short "
+                        "ORDER BY rowid LIMIT 1").fetchall()
+    if short:
+        raise IngestError("too_few_cells", decoded.file_name, row=short[0][0] + 2, expected=width)
 
 
 def _read_xlsx(cur, decoded) -> list[str]:
-    """zt_src(rownum, c0..cN) from the first sheet, every cell as text; returns the header row."""
+    """zt_csv(rownum, c0..cN) from the first sheet, every cell as text; returns the header row."""
     import pandas as pd
     try:
         frame = pd.read_excel(decoded.path, engine="calamine", dtype=str, header=None)
@@ -393,44 +435,37 @@ def _read_xlsx(cur, decoded) -> list[str]:
         cur.execute("CREATE OR REPLACE TEMP TABLE zt_csv AS SELECT * FROM zt_xlsx_arrow")
     finally:
         cur.unregister("zt_xlsx_arrow")
-    cur.execute("CREATE OR REPLACE TEMP VIEW zt_src AS SELECT * FROM zt_csv")
     return header
 
 
-def _raw(cur, decoded, header: list[str], cols: dict[str, int]) -> int:
-    """zt_raw(rownum, c<i>...): the needed columns trimmed (TABs too), zero dates emptied; the free-text lines
-    dropped; every ID checked. Returns the number of records."""
+def _check_cells(cur, decoded, header: list[str], cols: dict[str, int]) -> tuple[int, int]:
+    """Drop the free-text lines from zt_cells and check every ID. Returns the number of records and the rowid of
+    the file's first record (a record's number is rowid - base: inside a transaction DuckDB numbers a new temp
+    table's rows from a large base)."""
+    base = cur.execute("SELECT min(rowid) FROM zt_cells").fetchone()[0]
     needed = sorted(set(cols.values()))
-    date_idx = {cols[f] for f in (*DATE_FIELDS, "activated") if f in cols}
-
-    def cell(i: int) -> str:
-        v = f"nullif(trim(c{i}, ' ' || chr(9) || chr(10) || chr(13)), '')"
-        return f"CASE WHEN starts_with({v}, '0000-00-00') THEN NULL ELSE {v} END" if i in date_idx else v
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE zt_raw AS SELECT rownum, "
-                f"{', '.join(f'{cell(i)} AS c{i}' for i in needed)} FROM zt_src")
-    cur.execute("DROP VIEW IF EXISTS zt_src")
-    cur.execute("DROP TABLE IF EXISTS zt_csv")
     id_c = f"c{cols['id']}"
     others = [f"c{i} IS NULL" for i in needed if i != cols["id"]] or ["true"]
     # A record with nothing but free text in its first cell (`任务名称前有'>'标记的为子任务`) or nothing at all.
-    cur.execute(f"DELETE FROM zt_raw WHERE NOT coalesce(regexp_full_match({id_c}, '[0-9]+(\\.0+)?'), false) "
+    cur.execute(f"DELETE FROM zt_cells WHERE NOT coalesce(regexp_full_match({id_c}, '[0-9]+(\\.0+)?'), false) "
                 f"AND {' AND '.join(others)}")
-    rows = cur.execute("SELECT count(*) FROM zt_raw").fetchone()[0]
+    rows = cur.execute("SELECT count(*) FROM zt_cells").fetchone()[0]
     if rows == 0:
         raise IngestError("no_rows", decoded.file_name)
-    bad = cur.execute(f"SELECT rownum, {id_c} FROM zt_raw WHERE NOT coalesce(regexp_full_match({id_c}, "
-                      f"'[0-9]+(\\.0+)?'), false) ORDER BY rownum LIMIT 1").fetchall()
+    bad = cur.execute(f"SELECT rowid - {base}, {id_c} FROM zt_cells WHERE NOT coalesce(regexp_full_match({id_c}, "
+                      f"'[0-9]+(\\.0+)?'), false) ORDER BY rowid LIMIT 1").fetchall()
     if bad:
         rownum, value = bad[0]
         if value is None:
             raise IngestError("empty_key", decoded.file_name, row=rownum + 2, column=header[cols["id"]])
         raise IngestError("zentao_bad_id", decoded.file_name, row=rownum + 2, column=header[cols["id"]],
                           value=value)
-    return rows
+    return rows, base
 
 
-def _norm_from_raw(cur, kind: str, cols: dict[str, int], facts: dict, ctx) -> None:
-    """zt_norm from zt_raw: labels and codes split, names cleaned, the project found."""
+def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int) -> str:
+    """The zt_norm columns over zt_cells (a query, by projections only): labels and codes split, names cleaned,
+    the project found; rownum is the record's number in the file."""
     def c(field: str) -> str:
         return f"c{cols[field]}" if field in cols else "NULL::VARCHAR"
 
@@ -484,19 +519,19 @@ def _norm_from_raw(cur, kind: str, cols: dict[str, int], facts: dict, ctx) -> No
     else:
         reopen = f"CASE WHEN {c('activated')} IS NULL THEN 0 ELSE 1 END" if "activated" in cols else "NULL::INTEGER"
 
-    # Status (a story's from its stage while active) and resolution, each as label and code.
-    status_l, status_c = lab("status"), f"coalesce({code('status')}, s.code, lower({lab('status')}))"
-    joins = [f"LEFT JOIN zt_codes s ON s.domain = '{STATUS_DOMAIN[kind]}' AND s.label = lower({lab('status')})",
-             f"LEFT JOIN zt_codes r ON r.domain = '{REASON_DOMAIN[kind]}' "
-             f"AND r.label = lower({lab('resolution' if kind == 'bug' else 'close_reason')})"]
+    # Status (a story's from its stage while active) and resolution, each as label and code; a label ZenTao
+    # itself writes gives its code (LABELS, as MAP lookups).
+    reason = "resolution" if kind == "bug" else "close_reason"
+    status_code_of = f"{_map_sql(LABELS[STATUS_DOMAIN[kind]])}[lower({lab('status')})]"
+    reason_code_of = f"{_map_sql(LABELS[REASON_DOMAIN[kind]])}[lower({lab(reason)})]"
+    status_l, status_c = lab("status"), f"coalesce({code('status')}, {status_code_of}, lower({lab('status')}))"
     if kind == "story" and "stage" in cols:
-        joins.append(f"LEFT JOIN zt_codes g ON g.domain = 'story_stage' AND g.label = lower({lab('stage')})")
-        stage_c = f"coalesce({code('stage')}, g.code, lower({lab('stage')}))"
+        stage_c = (f"coalesce({code('stage')}, {_map_sql(LABELS['story_stage'])}[lower({lab('stage')})], "
+                   f"lower({lab('stage')}))")
         use_stage = f"({status_c} IN {STAGE_STATUSES} AND {lab('stage')} IS NOT NULL)"
         status_l = f"CASE WHEN {use_stage} THEN {lab('stage')} ELSE {lab('status')} END"
         status_c = f"CASE WHEN {use_stage} THEN {stage_c} ELSE {status_c} END"
-    reason = "resolution" if kind == "bug" else "close_reason"
-    res_l, res_c = lab(reason), f"coalesce({code(reason)}, r.code, lower({lab(reason)}))"
+    res_l, res_c = lab(reason), f"coalesce({code(reason)}, {reason_code_of}, lower({lab(reason)}))"
     if kind == "task":     # a cancelled task is done, resolved as cancelled (invalid)
         cancel = f"{status_c} = 'cancel'"
         res_l = f"coalesce({lab('close_reason')}, CASE WHEN {cancel} THEN {lab('status')} END)"
@@ -506,8 +541,7 @@ def _norm_from_raw(cur, kind: str, cols: dict[str, int], facts: dict, ctx) -> No
     original, points = estimate, "NULL::VARCHAR"
     if kind == "story" and facts.get("points"):
         original, points = "NULL::VARCHAR", estimate
-    cur.execute(f"""
-        CREATE OR REPLACE TEMP TABLE zt_norm AS
+    return f"""
         SELECT rownum, kind, zt_id, project_key, project_name, title, {type_sql} AS type, type_raw, is_child,
                status_raw, status_code, resolution_raw, resolution_code, priority, severity, assignee, reporter,
                created, updated, due, resolved, closed, finished, canceled, reopen_count, original_txt,
@@ -524,8 +558,9 @@ def _norm_from_raw(cur, kind: str, cols: dict[str, int], facts: dict, ctx) -> No
                    {reopen} AS reopen_count, {original} AS original_txt, {c('left')} AS remaining_txt,
                    {c('consumed')} AS spent_txt, {points} AS points_txt, {components} AS components,
                    {sprints} AS sprints, list_concat({keywords}, {from_bug}) AS labels, {parent_key} AS parent_key
-            FROM (SELECT x.*{''.join(f', {_label(c(f))} AS l_{f}, {_code(c(f))} AS k_{f}' for f in split)}
-                  FROM zt_raw x) v {' '.join(joins)})""")
+            FROM (SELECT x.*, x.rowid - {base} AS rownum{''.join(f', {_label(c(f))} AS l_{f}, {_code(c(f))} AS k_{f}'
+                                                                for f in split)}
+                  FROM zt_cells x) v)"""
 
 
 # --- JSON -> zt_norm -----------------------------------------------------------------------------------------
@@ -688,27 +723,43 @@ def _json_row(rownum: int, kind: str, o: dict, ctx) -> dict:
     return row
 
 
-# --- Shared mapping: zt_norm -> stage_issues ------------------------------------------------------------------
+# --- Shared mapping: zt_norm (a table, or the query over zt_cells) -> stage_issues --------------------------------
 
-def _stage_issues(cur, ctx, family: str | None) -> None:
-    def canon(alias: str, kind: str, expr: str) -> str:
-        return (f"LEFT JOIN zt_canon {alias} ON {alias}.kind = '{kind}' AND {alias}.code = lower(trim({expr}))")
-    ts = {f: _ts(f"n.{f}", family) for f in DATE_FIELDS}
+def _map_sql(entries: dict[str, str]) -> str:
+    """A DuckDB MAP literal (str -> str): looked up per row, where a join would not keep the rows' order."""
+    return "MAP {" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in entries.items()) + "}"
+
+
+def _stage_issues(cur, ctx, family: str | None, source: str = "zt_norm") -> None:
+    """stage_issues from the zt_norm rows of `source`, by projections only. Status and resolution: value_maps
+    (the PMO's rows for the project, then '*', then the generic defaults; ingest/value_maps.py lookup_sql) for the
+    label, then for the code, then ZenTao's own meaning of the code (CODES). Each date is normalised and shaped
+    once, then parsed with the family's formats of its shape (ingest/dates.py parse_shaped_sql, the same value as
+    parse_sql); an ISO text with an offset (the API's `...Z`) is taken as written."""
+    status = [lookup_sql(cur, "status", raw, "project_key") for raw in ("status_raw", "status_code")]
+    resolution = [lookup_sql(cur, "resolution", raw, "project_key") for raw in ("resolution_raw", "resolution_code")]
+    zentao_status = f"{_map_sql(CODES['status'])}[lower(trim(status_code))]"
+    zentao_resolution = f"{_map_sql(CODES['resolution'])}[lower(trim(resolution_code))]"
+    fam = family or "iso"
+    normed = ", ".join(f"{dates.normalized(f)} AS n_{f}" for f in DATE_FIELDS)
+    shaped = ", ".join(f"{dates.shape_sql(f'n_{f}')} AS k_{f}" for f in DATE_FIELDS)
+    ts = ", ".join(f"CASE WHEN contains({f}, 'T') AND regexp_matches({f}, 'T.*(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
+                   f"THEN try_cast({f} AS TIMESTAMPTZ) "
+                   f"ELSE timezone($tz, {dates.parse_shaped_sql(f'n_{f}', f'k_{f}', fam)}) END AS {f}_ts"
+                   for f in DATE_FIELDS)
     _execute(cur, f"""
         CREATE OR REPLACE TEMP TABLE stage_issues AS
-        WITH m AS (
-            SELECT n.*, {', '.join(f'{ts[f]} AS {f}_ts' for f in DATE_FIELDS)},
-                   coalesce(ms1.canonical, ms2.canonical, zs.canonical) AS cat_c,
-                   coalesce(mr1.canonical, mr2.canonical, zr.canonical) AS res_c,
-                   {_hours('n.original_txt')} AS original_h, {_hours('n.remaining_txt')} AS remaining_h,
-                   {_hours('n.spent_txt')} AS spent_h, {_hours('n.points_txt')} AS points
-            FROM zt_norm n
-            {join_map('ms1', 'status', 'n.status_raw', 'n.project_key')}
-            {join_map('ms2', 'status', 'n.status_code', 'n.project_key')}
-            {canon('zs', 'status', 'n.status_code')}
-            {join_map('mr1', 'resolution', 'n.resolution_raw', 'n.project_key')}
-            {join_map('mr2', 'resolution', 'n.resolution_code', 'n.project_key')}
-            {canon('zr', 'resolution', 'n.resolution_code')}
+        WITH normed AS (
+            SELECT *, {normed} FROM {source}
+        ), shaped AS (
+            SELECT *, {shaped} FROM normed
+        ), m AS (
+            SELECT *, {ts},
+                   coalesce({status[0]}, {status[1]}, {zentao_status}) AS cat_c,
+                   coalesce({resolution[0]}, {resolution[1]}, {zentao_resolution}) AS res_c,
+                   {_hours('original_txt')} AS original_h, {_hours('remaining_txt')} AS remaining_h,
+                   {_hours('spent_txt')} AS spent_h, {_hours('points_txt')} AS points
+            FROM shaped
         ), d AS (
             SELECT *, coalesce(cat_c, 'todo') AS cat,
                    CASE kind WHEN 'bug' THEN coalesce(resolved_ts, closed_ts)
@@ -745,23 +796,26 @@ def _stage_issues(cur, ctx, family: str | None) -> None:
                     "(SELECT max(rownum) FROM stage_issues GROUP BY project_key, issue_key)")
 
 
-def _dates_and_issues(cur, ctx, rows: int):
-    """One date family for the file (ingest/dates.py), then stage_issues. A large file votes on an evenly spaced
-    sample; the whole file votes instead when the sample's family leaves a value unparsed or the day/month
-    order was a tie (the chronology tie-break must see every row)."""
-    columns = list(DATE_FIELDS)
+def _dates_and_issues(cur, ctx, rows: int, source: str = "zt_norm", table: str = "zt_norm",
+                      columns: list[str] | None = None, created: str | None = "created",
+                      updated: str | None = "updated", rownum: str = "rownum"):
+    """One date family for the file (ingest/dates.py), then stage_issues from `source`. The vote reads the date
+    `columns` of `table` (zt_norm, or zt_cells for a CSV/XLSX); a large file votes on an evenly spaced sample
+    (`rownum`: the record number in `table`); the whole file votes instead when the sample's family leaves a value
+    unparsed or the day/month order was a tie (the chronology tie-break must see every row)."""
+    columns = list(DATE_FIELDS) if columns is None else columns
     sampled = rows > DATE_SAMPLE_ROWS
     if sampled:
-        cur.execute(f"CREATE OR REPLACE TEMP VIEW zt_date_sample AS SELECT * FROM zt_norm "
-                    f"WHERE rownum % {-(-rows // DATE_SAMPLE_ROWS)} = 0")
-    choice = dates.infer_family(cur, "zt_date_sample" if sampled else "zt_norm", columns, "created", "updated")
-    _stage_issues(cur, ctx, choice.family)
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW zt_date_sample AS SELECT * FROM {table} "
+                    f"WHERE {rownum} % {-(-rows // DATE_SAMPLE_ROWS)} = 0")
+    choice = dates.infer_family(cur, "zt_date_sample" if sampled else table, columns, created, updated)
+    _stage_issues(cur, ctx, choice.family, source)
     if sampled and (choice.ambiguous or cur.execute(
-            f"SELECT coalesce(bool_or({' OR '.join(f'bad_{f}' for f in columns)}), false) FROM stage_issues"
+            f"SELECT coalesce(bool_or({' OR '.join(f'bad_{f}' for f in DATE_FIELDS)}), false) FROM stage_issues"
             ).fetchone()[0]):
-        full = dates.infer_family(cur, "zt_norm", columns, "created", "updated")
+        full = dates.infer_family(cur, table, columns, created, updated)
         if full.family != choice.family:
-            _stage_issues(cur, ctx, full.family)
+            _stage_issues(cur, ctx, full.family, source)
         choice = full
     cur.execute("DROP VIEW IF EXISTS zt_date_sample")
     return choice
@@ -823,50 +877,72 @@ def _names_only_sprints(cur) -> None:
 
 
 def _finish(cur, staged: Staged) -> Staged:
-    """Project names, the has_* flags, and the canonical column set of stage_issues."""
+    """Project names and the has_* flags. stage_issues keeps the report's columns besides the canonical ones: the
+    loader reads those by name (store/load.py), and copying 1M rows to drop the others would cost more."""
     staged.project_names = {k: v for k, v in cur.execute(
         "SELECT project_key, arg_max(project_name, rownum) FROM stage_issues GROUP BY 1").fetchall() if v}
-    keep = ", ".join(ISSUE_COLUMNS)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE stage_issues AS SELECT {keep} FROM stage_issues")
     staged.has_sprints = cur.execute("SELECT count(*) FROM stage_sprints").fetchone()[0] > 0
     staged.tracker = "zentao"
     return staged
 
 
-def _require_projects(cur, decoded) -> list[str]:
-    missing = cur.execute("SELECT min(rownum) FROM zt_norm WHERE project_key IS NULL").fetchone()[0]
+def _require_projects(cur, decoded, source: str = "zt_norm") -> None:
+    missing = cur.execute(f"SELECT min(rownum) FROM {source} WHERE project_key IS NULL").fetchone()[0]
     if missing is not None:
         raise IngestError("zentao_project_required", decoded.file_name, row=missing + 2)
-    return [r[0] for r in cur.execute("SELECT DISTINCT project_key FROM zt_norm ORDER BY 1").fetchall()]
 
 
-def _stage_table(cur, decoded, ctx, kind: str, header: list[str], source_format: str) -> Staged:
-    """The shared path of CSV and XLSX once zt_src holds the cells."""
-    cols, facts = _columns(header, kind)
+def _stage_table(cur, decoded, ctx, kind: str, header: list[str], cols: dict[str, int], facts: dict,
+                 source_format: str, clock: ProfileClock) -> Staged:
+    """The shared path of CSV and XLSX once zt_cells holds the cells."""
     if "id" not in cols:
         raise IngestError("missing_column", decoded.file_name, column=FIELDS[kind]["id"][0])
-    rows = _raw(cur, decoded, header, cols)
-    _create_codes_table(cur)
-    _norm_from_raw(cur, kind, cols, facts, ctx)
-    projects = _require_projects(cur, decoded)
-    create_map_table(cur, projects)
-    choice = _dates_and_issues(cur, ctx, rows)
+    rows, base = _check_cells(cur, decoded, header, cols)
+    norm = f"({_norm_sql(kind, cols, facts, ctx, base)})"
+    _require_projects(cur, decoded, norm)
+    clock.mark("ids_and_projects_check")
+    date_cols = {f: f"c{cols[f]}" for f in DATE_FIELDS if f in cols}
+    choice = _dates_and_issues(cur, ctx, rows, norm, "zt_cells", list(date_cols.values()), date_cols.get("created"),
+                               date_cols.get("updated"), f"(rowid - {base})")
+    cur.execute("DROP TABLE IF EXISTS zt_cells")
+    clock.mark("date_inference_and_stage_issues")
     warnings = []
     if choice.ambiguous:
         warnings.append(warning("date_order_ambiguous", assumed=choice.family))
     warnings += _report(cur, rows, header, cols)
+    clock.mark("report_queries")
     _names_only_sprints(cur)
-    return _finish(cur, Staged(source_format=source_format, rows=rows, warnings=warnings))
+    staged = _finish(cur, Staged(source_format=source_format, rows=rows, warnings=warnings))
+    clock.mark("staging_sprints_and_finish")
+    return staged
+
+
+def _needed(cols: dict[str, int]) -> tuple[list[int], set[int]]:
+    """The columns to keep from the file (at least one), and which of them hold dates."""
+    return (sorted(set(cols.values())) or [0]), {cols[f] for f in (*DATE_FIELDS, "activated") if f in cols}
+
+
+def _profile_sql_log(cur) -> None:
+    """PULSE_PROFILE_SQL=DIR: DuckDB's own query log to DIR (times the loader's statements for the benches)."""
+    import os
+    log_dir = os.environ.get("PULSE_PROFILE_SQL")
+    if log_dir:
+        cur.execute("CALL enable_logging('QueryLog', storage = 'file', storage_path = ?)", [log_dir])
 
 
 def _csv_stage(kind: str):
     def stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> Staged:
+        _profile_sql_log(cur)
+        total, clock = ProfileClock(), ProfileClock()
         try:
-            _read_csv(cur, decoded, probe)
-            return _stage_table(cur, decoded, ctx, kind, probe.header, f"zentao-{kind}")
+            cols, facts = _columns(probe.header, kind)
+            _read_cells(cur, decoded, probe, kind, *_needed(cols))
+            clock.mark("read_csv_to_zt_cells")
+            staged = _stage_table(cur, decoded, ctx, kind, probe.header, cols, facts, f"zentao-{kind}", clock)
         finally:
-            cur.execute("DROP VIEW IF EXISTS zt_src")
             _drop_work(cur)
+        total.mark("stage_total")
+        return staged
     return stage
 
 
@@ -876,9 +952,14 @@ def stage_xlsx(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> St
         kind = kind_of(header)
         if kind is None:
             raise IngestError("unknown_shape", decoded.file_name, seen=", ".join(h for h in header[:8] if h))
-        return _stage_table(cur, decoded, ctx, kind, header, "zentao-xlsx")
+        cols, facts = _columns(header, kind)
+        needed, date_idx = _needed(cols)
+        # zt_csv comes from Arrow in sheet order; a projection keeps it (rowid order = sheet order).
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE zt_cells AS SELECT "
+                    f"{', '.join(f'{_cell(i, date_idx)} AS c{i}' for i in needed)} FROM zt_csv")
+        cur.execute("DROP TABLE zt_csv")
+        return _stage_table(cur, decoded, ctx, kind, header, cols, facts, "zentao-xlsx", ProfileClock())
     finally:
-        cur.execute("DROP VIEW IF EXISTS zt_src")
         _drop_work(cur)
 
 
@@ -889,9 +970,8 @@ def stage_json(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> St
     if not issues and not executions:
         raise IngestError("no_issues", decoded.file_name)
     try:
-        _create_codes_table(cur)
         _load(cur, "zt_norm", [_json_row(n, k, o, ctx) for n, (k, o) in enumerate(issues)], NORM_SCHEMA)
-        projects = _require_projects(cur, decoded)
+        _require_projects(cur, decoded)
         exec_rows = [{"rownum": n, "project_key": ctx.project_key or (f"ZT{_positive(o.get('project'))}"
                                                                       if _positive(o.get("project")) else None),
                       "name": _text(o.get("name")), "status": _text(o.get("status")),
@@ -901,7 +981,6 @@ def stage_json(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> St
         if any(r["project_key"] is None for r in exec_rows):
             raise IngestError("zentao_project_required", decoded.file_name)
         _load(cur, "zt_exec", [r for r in exec_rows if r["name"]], SPRINT_SCHEMA)
-        create_map_table(cur, sorted(set(projects) | {r["project_key"] for r in exec_rows}))
         _dates_and_issues(cur, ctx, len(issues))
         warnings = _report(cur, len(issues), None, None) if issues else []
         states = "CASE status " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SPRINT_STATES.items()) + " END"

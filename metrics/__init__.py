@@ -64,4 +64,5 @@ def compute(metric_id: str, cur, *, project_key: str, **params) -> MetricResult:
 
 
 # Built-in metric modules register themselves on import.
-from metrics import burndown, quality, rework  # noqa: E402,F401
+from metrics import (burndown, delivery, evm, flow, quality, quality_dre, quality_flow, rework,  # noqa: E402,F401
+                     rework_effort, rework_requirements)

@@ -3,6 +3,7 @@
     C0      = Σ est(i, start) over i ∈ M(start) not DONE at start
     R(t)    = Σ est(i, t)     over i ∈ M(t) not DONE at t
     Done(t) = Σ est(i, t)     over i ∈ M(t) DONE at t whose last move into DONE was a BURNDOWN event
+              (hours: plus the remaining estimate burned on open issues, so Done is the work done)
     Scope(t) = R(t) + Done(t)                                                       (burnup)
     G(d)    = C0 · (1 − w(d)/W),  W = working days in [start, planned end], w(d) = working days by d
     x-axis: start .. completed_at (even past the planned end); a sprint not completed runs to its planned
@@ -30,6 +31,12 @@ the new estimate, so the typed deltas add up exactly to the change in R:
 Statistic: points (G6: standard issues; sub-tasks and epics never), count (est = 1), hours (leaf level:
 sub-tasks, plus standard issues with no estimated sub-task; remaining estimate, else max(0, original −
 Σ worklog ≤ t)). Missing estimates count 0 and lower extra["coverage"] (G7).
+
+Burnup split (`lines`): each step also moves Done; Scope = R + Done changes only by membership, estimate
+and (a reopen of an issue done outside the sprint, strict INVALID) status steps. extra["summary"] adds them
+up as the velocity buckets (METRICS.md 2), so committed + added − removed + estimate_change = completed +
+not_completed holds by construction. The same replay tracks a release instead of a sprint with
+state_params(field='fix_versions'): 'fix_versions' changes hold JSON lists like 'sprint' ones.
 
 No sprint-membership history in the project (no 'sprint' change at all): membership = sprints[] from
 creation on, so an issue counts as added only when created after start; warning burndown_no_history.
@@ -146,12 +153,13 @@ def _pick(windows: list[dict]) -> dict:
 
 # --- Issue states and events --------------------------------------------------------------------------
 
-# One CTE chain; the three queries below differ only in their final SELECT.
+# One CTE chain; the queries below (and metrics.delivery's, through replay()) differ only in their final SELECT.
 _STATE_SQL = r"""
 WITH
-base AS (
+base AS (   -- `sprints`: the tracked membership list ($field 'fix_versions' tracks version $sprint instead)
     SELECT issue_key, coalesce(type, 'other') AS type, parent_key, created_at, done_at, status_category,
-           resolution_class, story_points, original_estimate_h, remaining_estimate_h, sprints
+           resolution_class, story_points, original_estimate_h, remaining_estimate_h,
+           CASE WHEN $field = 'sprint' THEN sprints ELSE fix_versions END AS sprints
     FROM issues WHERE project_key = $pk
 ),
 sprint_chg AS (
@@ -160,7 +168,7 @@ sprint_chg AS (
                                        THEN from_json(from_value, '["VARCHAR"]') END, $sprint), false) AS f_in,
            coalesce(list_contains(CASE WHEN json_valid(to_value)
                                        THEN from_json(to_value, '["VARCHAR"]') END, $sprint), false) AS t_in
-    FROM changes WHERE project_key = $pk AND field = 'sprint'
+    FROM changes WHERE project_key = $pk AND field = $field
 ),
 keyed AS (   -- a sub-task with no sprint data of its own moves with its parent, as in Jira
     SELECT b.*, CASE WHEN b.type = 'subtask' AND b.parent_key IS NOT NULL AND coalesce(len(b.sprints), 0) = 0
@@ -280,6 +288,27 @@ flagged AS (   -- counted: the last in-sprint move into DONE was a burndown (fee
                     OVER (PARTITION BY issue_key ORDER BY t ROWS UNBOUNDED PRECEDING), 0) AS counted
     FROM seq
 ),
+fl AS (SELECT flagged.*, coalesce(lag(counted) OVER (PARTITION BY issue_key ORDER BY t), 0) AS counted0
+       FROM flagged),
+lines AS (   -- the burnup split of each step (same order as events): d_r moves R, d_done moves Done(t)
+    SELECT *, d_r + d_done AS d_scope FROM (
+        SELECT issue_key, t, 1 AS step, (inn - inn0) * (1 - done0) * est0 AS d_r,
+               (inn - inn0) * done0 * counted0 * est0 AS d_done
+        FROM fl WHERE rn > 1 AND inn <> inn0
+        UNION ALL   -- hours: remaining lowered on an open issue is work done (moves to Done, scope unchanged)
+        SELECT issue_key, t, 2, inn * (1 - done0) * (est - est0),
+               inn * done0 * counted0 * (est - est0)
+               + CASE WHEN $stat = 'hours' THEN inn * (1 - done0) * greatest(0, est0 - est) ELSE 0 END
+        FROM fl WHERE rn > 1 AND est <> est0
+        UNION ALL
+        SELECT issue_key, t, 3, inn * est * (done0 - done), inn * est * (done * counted - done0 * counted0)
+        FROM fl WHERE rn > 1 AND (done <> done0 OR counted <> counted0)
+    ) WHERE d_r <> 0 OR d_done <> 0
+),
+scoped AS (   -- in scope: in the sprint while not DONE at some instant of the window
+    SELECT issue_key FROM st GROUP BY issue_key HAVING bool_or(inn = 1 AND done = 0)
+),
+last_state AS (SELECT issue_key, arg_max(known, t) AS known FROM st GROUP BY issue_key),
 events AS (
     SELECT issue_key, t, 1 AS step, 'membership' AS cause,
            CASE WHEN inn > inn0 THEN 'scope_plus' ELSE 'scope_minus' END AS type, est0 AS delta
@@ -310,22 +339,33 @@ FROM events ORDER BY t, step, issue_key
 """
 
 _DAILY_SELECT = """
-SELECT x.day, coalesce(sum(f.inn * (1 - f.done) * f.est), 0) AS remaining,
-       coalesce(sum(f.inn * f.done * f.counted * f.est), 0) AS done
+, done_line AS (SELECT d.day, coalesce(sum(l.d_done), 0) AS done FROM days d LEFT JOIN lines l ON l.t <= d.eod
+                GROUP BY d.day)
+SELECT x.day, coalesce(sum(f.inn * (1 - f.done) * f.est), 0) AS remaining, any_value(dl.done) AS done
 FROM (SELECT d.day, d.eod, c.issue_key FROM days d LEFT JOIN (SELECT DISTINCT issue_key FROM st) c ON true) x
 ASOF LEFT JOIN flagged f ON f.issue_key = x.issue_key AND f.t <= x.eod
+JOIN done_line dl ON dl.day = x.day
 GROUP BY x.day ORDER BY x.day
 """
 
+# The velocity buckets (METRICS.md 2) come from `lines`, so that by construction
+#   committed + added − removed + estimate_change = completed + not_completed   (Scope(start) = C0)
+# added/removed: membership moves, a reopen of an issue done outside the sprint (added), and strict mode's
+# INVALID resolutions; estimate_change: re-estimates, including those of issues already DONE.
 _SUMMARY_SELECT = """
-, scoped AS (   -- in scope: in the sprint while not DONE at some instant of the window
-    SELECT issue_key FROM st GROUP BY issue_key HAVING bool_or(inn = 1 AND done = 0)
-),
-last_state AS (SELECT issue_key, arg_max(known, t) AS known FROM st GROUP BY issue_key)
 SELECT (SELECT coalesce(sum(inn * (1 - done) * est), 0) FROM seq WHERE rn = 1) AS committed,
        (SELECT count(*) FROM scoped) AS in_scope,
-       (SELECT count(*) FROM scoped JOIN last_state USING (issue_key) WHERE known) AS estimated
+       (SELECT count(*) FROM scoped JOIN last_state USING (issue_key) WHERE known) AS estimated,
+       (SELECT coalesce(sum(greatest(d_scope, 0)), 0) FROM lines WHERE step <> 2) AS added,
+       (SELECT coalesce(sum(greatest(-d_scope, 0)), 0) FROM lines WHERE step <> 2) AS removed,
+       (SELECT coalesce(sum(d_scope), 0) FROM lines WHERE step = 2) AS estimate_change,
+       (SELECT coalesce(sum(delta), 0) FROM events WHERE type = 'burndown') AS burndown,
+       (SELECT coalesce(sum(delta), 0) FROM events WHERE type = 'reopen') AS reopen,
+       (SELECT coalesce(sum(d_done), 0) FROM lines) AS completed,
+       (SELECT coalesce(sum(d_r), 0) FROM lines) AS remaining_change
 """
+SUMMARY_KEYS = ("committed", "in_scope", "estimated", "added", "removed", "estimate_change", "burndown",
+                "reopen", "completed", "remaining_change")
 
 
 def _daily_frame(rows, events: pd.DataFrame, cal: pd.DataFrame, c0: float, planned_end_day) -> pd.DataFrame:
@@ -360,58 +400,100 @@ def _axis(window: dict, now: datetime) -> tuple[datetime, datetime]:
     return axis_end, min(axis_end, max(now, start))
 
 
+def data_end(window: dict, now: datetime) -> datetime:
+    """Where a sprint's data stops: its completion, else its planned end or now, whichever is sooner."""
+    return _axis(window, now)[1]
+
+
+def replay(cur, params: dict, select: str) -> list[tuple]:
+    """The rows of `select` run over the replay's CTE chain (a select may open with more CTEs: ', x AS')."""
+    return cur.execute(_STATE_SQL + select, params).fetchall()
+
+
 def _empty(warnings: list[dict], extra: dict | None = None) -> MetricResult:
     extra = {"events": pd.DataFrame(columns=EVENT_COLUMNS), **(extra or {})}
     return MetricResult(None, pd.DataFrame(columns=SERIES_COLUMNS), warnings, extra)
 
 
-@register("burndown", name_en="Sprint burndown", name_zh="迭代燃尽图", unit="points",
-          direction="lower_is_better", section="1.1", params=("sprint", "statistic", "mode"))
-def burndown(cur, *, project_key: str, sprint: str | None = None, statistic: str = "points",
-             mode: str | None = None, now: datetime | None = None) -> MetricResult:
-    """`mode` defaults to the ``burndown_mode`` setting, else "jira". `now` (default: the clock) only
-    matters for a sprint not yet completed; tests pin it."""
+def check_options(statistic: str, mode: str | None) -> None:
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {sorted(STATISTICS)}, got {statistic!r}")
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    mode, setting_warnings = mode_or_setting(cur, project_key, mode, "burndown_mode", MODES)
-    proj = project_settings(cur, project_key)
-    tz = proj["timezone"]
+
+
+def resolve_sprint(cur, project_key: str, sprint: str | None, tz: str) -> tuple[dict | None, list[dict]]:
+    """(window, []) for the sprint asked for (default: the active one, else the latest with issues), or
+    (None, [the warning saying why there is none])."""
     windows = sprint_windows(cur, project_key, tz)
     if not windows:
-        return _empty([{"code": "no_sprints"}])
+        return None, [{"code": "no_sprints"}]
     if sprint is None:
         window = _pick(windows)
     else:
         window = next((w for w in windows if w["name"] == sprint), None)
         if window is None:
-            return _empty([{"code": "sprint_not_found", "sprint": sprint}])
-    name = window["name"]
+            return None, [{"code": "sprint_not_found", "sprint": sprint}]
     if window["start_at"] is None or window["end_at"] is None:
-        return _empty([{"code": "sprint_dates_unknown", "sprint": name}])
+        return None, [{"code": "sprint_dates_unknown", "sprint": window["name"]}]
+    return window, []
+
+
+def has_history(cur, project_key: str, field: str = "sprint") -> bool:
+    """Whether the project has any membership history for `field` ('sprint' or 'fix_versions')."""
+    return cur.execute("SELECT count(*) FROM changes WHERE project_key = ? AND field = ?",
+                       [project_key, field]).fetchone()[0] > 0
+
+
+def state_params(project_key: str, member: str, *, statistic: str, mode: str, start: datetime,
+                 end: datetime, tz: str, axis_end: datetime | None = None, field: str = "sprint") -> dict:
+    """The parameters of _STATE_SQL: membership of `member` in the `field` lists, replayed over [start, end]."""
+    return {"pk": project_key, "sprint": member, "field": field, "stat": statistic, "strict": mode == "strict",
+            "start": start, "end": end, "axis_end": axis_end or end, "tz": tz}
+
+
+def summarize(cur, params: dict) -> dict:
+    """Committed, in-scope/estimated counts and the velocity buckets of one replay (_SUMMARY_SELECT);
+    not_completed = committed + the net change of R, i.e. R at the end of the window."""
+    row = dict(zip(SUMMARY_KEYS, cur.execute(_STATE_SQL + _SUMMARY_SELECT, params).fetchone()))
+    out = {k: int(v) if k in ("in_scope", "estimated") else float(v) for k, v in row.items()}
+    out["not_completed"] = out["committed"] + out.pop("remaining_change")
+    return out
+
+
+def sprint_report(cur, project_key: str, *, sprint: str | None = None, statistic: str = "points",
+                  mode: str | None = None, now: datetime | None = None) -> MetricResult:
+    """One sprint's replay: the daily series (remaining, guideline, done, scope, event counts), the typed
+    events and the summary. `burndown` returns it as is; metrics.delivery's `burnup` reads the same."""
+    check_options(statistic, mode)
+    mode, setting_warnings = mode_or_setting(cur, project_key, mode, "burndown_mode", MODES)
+    proj = project_settings(cur, project_key)
+    tz = proj["timezone"]
+    window, missing = resolve_sprint(cur, project_key, sprint, tz)
+    if window is None:
+        return _empty(missing)
+    name = window["name"]
 
     warnings = setting_warnings
     if window["inferred"]:
         warnings.append({"code": "sprint_dates_inferred", "sprint": name})
-    has_history = cur.execute("SELECT count(*) FROM changes WHERE project_key = ? AND field = 'sprint'",
-                              [project_key]).fetchone()[0] > 0
-    if not has_history:
+    if not has_history(cur, project_key):
         warnings.append({"code": "burndown_no_history"})
 
     start = window["start_at"]
     axis_end, data_end = _axis(window, now or datetime.now(timezone.utc))
-    params = {"pk": project_key, "sprint": name, "stat": statistic, "strict": mode == "strict",
-              "start": start, "end": data_end, "axis_end": axis_end, "tz": tz}
+    params = state_params(project_key, name, statistic=statistic, mode=mode, start=start, end=data_end,
+                          axis_end=axis_end, tz=tz)
     events = pd.DataFrame(cur.execute(_STATE_SQL + _EVENTS_SELECT, params).fetchall(), columns=EVENT_COLUMNS)
     events["delta"] = events["delta"].astype("float64")
     daily = cur.execute(_STATE_SQL + _DAILY_SELECT, params).fetchall()
-    c0, in_scope, estimated = cur.execute(_STATE_SQL + _SUMMARY_SELECT, params).fetchone()
+    totals = summarize(cur, params)
+    c0, in_scope, estimated = totals["committed"], totals["in_scope"], totals["estimated"]
 
     start_day, end_day = local_date(start, tz), local_date(axis_end, tz)
     planned_end_day = local_date(window["end_at"], tz)
     cal = working_days(cur, start_day, max(end_day, planned_end_day), proj["calendar"])
-    series = _daily_frame(daily, events, cal, float(c0), planned_end_day)
+    series = _daily_frame(daily, events, cal, c0, planned_end_day)
     if data_end < axis_end:
         # Days still to come have no state yet: blank, not a flat copy of today.
         future = series["day"] > local_date(data_end, tz)
@@ -422,30 +504,29 @@ def burndown(cur, *, project_key: str, sprint: str | None = None, statistic: str
     if estimated < in_scope:
         warnings.append({"code": "unestimated_issues", "count": in_scope - estimated, "in_scope": in_scope})
 
-    def total(kind, cause=None):
-        sel = events[(events["type"] == kind) & ((events["cause"] == cause) if cause else True)]
-        return float(sel["delta"].sum())
-
-    summary = {
-        "committed": float(c0),
-        "added": total("scope_plus") - total("scope_plus", "estimate"),
-        "removed": total("scope_minus") - total("scope_minus", "estimate"),
-        "estimate_change": total("scope_plus", "estimate") - total("scope_minus", "estimate"),
-        "burndown": total("burndown"),
-        "reopen": total("reopen"),
-        "completed": float(series["done"].dropna().iloc[-1]) if len(known) else None,
-        "not_completed": float(known.iloc[-1]) if len(known) else None,
-    }
+    summary = {k: totals[k] for k in ("committed", "added", "removed", "estimate_change", "burndown", "reopen",
+                                      "completed", "not_completed")}
+    if not len(known):
+        summary["completed"] = summary["not_completed"] = None
     extra = {
         "events": events,
         "sprint": {**window, "axis_end": axis_end, "data_end": data_end, "timezone": tz},
-        "committed": float(c0),
+        "committed": c0,
         "coverage": estimated / in_scope if in_scope else None,
-        "in_scope": int(in_scope),
-        "estimated": int(estimated),
+        "in_scope": in_scope,
+        "estimated": estimated,
         "statistic": statistic,
         "unit": STATISTICS[statistic],
         "mode": mode,
         "summary": summary,
     }
     return MetricResult(float(known.iloc[-1]) if len(known) else None, series, warnings, extra)
+
+
+@register("burndown", name_en="Sprint burndown", name_zh="迭代燃尽图", unit="points",
+          direction="lower_is_better", section="1.1", params=("sprint", "statistic", "mode"))
+def burndown(cur, *, project_key: str, sprint: str | None = None, statistic: str = "points",
+             mode: str | None = None, now: datetime | None = None) -> MetricResult:
+    """`mode` defaults to the ``burndown_mode`` setting, else "jira". `now` (default: the clock) only
+    matters for a sprint not yet completed; tests pin it."""
+    return sprint_report(cur, project_key, sprint=sprint, statistic=statistic, mode=mode, now=now)

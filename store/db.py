@@ -20,7 +20,7 @@ DEFAULT_DB = ROOT / "data" / "pulse.duckdb"
 TABLES = (
     "projects", "imports", "issues", "issue_snapshots", "changes", "sprints", "worklogs", "calendar",
     "targets", "metric_snapshots", "actions", "milestones", "risks", "decisions", "rag_overrides",
-    "review_notes", "value_maps", "column_mappings", "audit_log", "settings",
+    "review_notes", "value_maps", "column_mappings", "audit_log", "settings", "sprint_snapshots",
 )
 
 

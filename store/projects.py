@@ -10,7 +10,8 @@ Writes
                         later import never overwrites them (store/load.py)
     set_value_maps      raw tracker value -> canonical (status category, type, resolution class), stored in
                         value_maps for the next imports and replayed at once onto the issues and snapshots
-                        already imported (DESIGN.md: raw values are kept so a mapping can be replayed)
+                        already imported (DESIGN.md: raw values are kept so a mapping can be replayed); a status
+                        mapping also re-derives the history found by comparing snapshots (store/history.py)
 
 A refused input raises ProjectSettingsError(code, **params); the page translates `settings.error.<code>`.
 """
@@ -83,13 +84,13 @@ def import_count(cur) -> int:
 
 def list_imports(cur, limit: int = 200) -> pd.DataFrame:
     """Past imports, newest first: import_id, imported_at (UTC), file_name, project_key, source_format, rows,
-    imported_by, warnings (count)."""
+    imported_by, warnings (count), exported_at (UTC: the export's own time, store/history.py)."""
     rows = cur.execute(
         "SELECT import_id, imported_at, file_name, project_key, source_format, rows, imported_by, "
-        "coalesce(json_array_length(warnings), 0) FROM imports ORDER BY imported_at DESC, import_id DESC LIMIT ?",
-        [limit]).fetchall()
+        "coalesce(json_array_length(warnings), 0), exported_at FROM imports "
+        "ORDER BY imported_at DESC, import_id DESC LIMIT ?", [limit]).fetchall()
     return pd.DataFrame(rows, columns=["import_id", "imported_at", "file_name", "project_key", "source_format",
-                                       "rows", "imported_by", "warnings"])
+                                       "rows", "imported_by", "warnings", "exported_at"])
 
 
 def open_valid_bugs(cur, project_key: str, at: datetime | None = None) -> int:
@@ -352,6 +353,10 @@ def set_value_maps(cur, project_key: str, kind: str, mapping: dict[str, str], us
             else:
                 cur.execute(f"UPDATE {table} t SET {canon_col} = _vm.canonical FROM _vm "
                             f"WHERE t.project_key = ? AND _vm.raw = lower(trim(t.{raw_col}))", [project_key])
+        if kind == "status":
+            # Reopens derived from successive snapshots follow the new categories (store/history.py).
+            from store import history
+            history.refresh_project(cur, project_key)
         _audit(cur, {"project_key": project_key, "what": "value_maps", "kind": kind,
                      "mapping": {r: c for r, c in clean.values()}, "issues_changed": changed}, user)
     try:
@@ -359,3 +364,101 @@ def set_value_maps(cur, project_key: str, kind: str, mapping: dict[str, str], us
     finally:
         cur.execute("DROP TABLE IF EXISTS _vm")
     return changed
+
+
+# --- Column mappings (ingest/mapping.py) -------------------------------------------------------------------
+# A saved mapping is a JSON dict canonical field -> header name, per project and name; the name defaults to the
+# fingerprint of the header it was made for, so the next file with the same columns finds it (find_mapping).
+
+def _mapping_module():
+    from ingest import mapping      # ingest.mapping imports this module when it looks a mapping up
+    return mapping
+
+
+def save_mapping(cur, project_key: str, mapping: dict, *, name: str | None = None, header: list[str] | None = None,
+                 user: str | None = None) -> str:
+    """Save (or replace) a project's column mapping; returns its name (default: the fingerprint of `header`,
+    else of the mapped column names). `header`, when given, must hold every mapped column."""
+    m = _mapping_module()
+    project_key = (project_key or "").strip()
+    if not project_key:
+        raise ProjectSettingsError("mapping_project_required")
+    try:
+        clean = m.clean_mapping(mapping)
+    except ValueError as exc:
+        code, _, field = str(exc).partition(":")
+        raise ProjectSettingsError(code if code in ("mapping_key_required", "mapping_unknown_field",
+                                                    "mapping_not_a_name") else "mapping_not_a_dict",
+                                   field=field) from None
+    if header is not None:
+        missing = m.missing_columns(clean, header)
+        if missing:
+            raise ProjectSettingsError("mapping_column_missing", column=missing[0])
+    name = (name or "").strip() or m.header_fingerprint(header if header is not None else list(clean.values()))
+
+    def work():
+        cur.execute("DELETE FROM column_mappings WHERE project_key = ? AND name = ?", [project_key, name])
+        cur.execute("INSERT INTO column_mappings VALUES (?, ?, ?)",
+                    [project_key, name, json.dumps(clean, ensure_ascii=False)])
+        _audit(cur, {"project_key": project_key, "what": "column_mapping", "name": name, "mapping": clean}, user)
+    _in_transaction(cur, work)
+    return name
+
+
+def list_mappings(cur, project_key: str | None = None) -> list[dict]:
+    """Saved column mappings ({project_key, name, mapping}), of one project or of all, by project and name."""
+    sql = "SELECT project_key, name, mapping FROM column_mappings"
+    params: list = []
+    if project_key is not None:
+        sql += " WHERE project_key = ?"
+        params.append(project_key)
+    rows = cur.execute(sql + " ORDER BY project_key, name", params).fetchall()
+    out = []
+    for pk, name, raw in rows:
+        try:
+            mapping = json.loads(raw) if isinstance(raw, str) else raw
+        except (TypeError, ValueError):
+            continue
+        if isinstance(mapping, dict) and mapping.get("key"):
+            out.append({"project_key": pk, "name": name, "mapping": mapping})
+    return out
+
+
+def delete_mapping(cur, project_key: str, name: str, user: str | None = None) -> bool:
+    """Forget a saved mapping; False when there was none."""
+    found = cur.execute("SELECT count(*) FROM column_mappings WHERE project_key = ? AND name = ?",
+                        [project_key, name]).fetchone()[0]
+    if not found:
+        return False
+
+    def work():
+        cur.execute("DELETE FROM column_mappings WHERE project_key = ? AND name = ?", [project_key, name])
+        _audit(cur, {"project_key": project_key, "what": "column_mapping_deleted", "name": name}, user)
+    _in_transaction(cur, work)
+    return True
+
+
+def find_mapping(cur, header: list[str], project_key: str | None = None, *,
+                 exact_elsewhere: bool = True) -> dict | None:
+    """The saved mapping to read a file with this header by, or None.
+
+    With a project: that project's mapping whose columns are all in the header (the one saved from exactly this
+    header first, then the one mapping the most fields). Then (exact_elsewhere) a mapping of any project saved
+    from exactly this header (same fingerprint, every column present): without a project only when a single
+    project has one, since the file's project would otherwise be a guess.
+    """
+    m = _mapping_module()
+    fingerprint = m.header_fingerprint(header)
+    usable = [x for x in list_mappings(cur) if not m.missing_columns(x["mapping"], header)]
+    if project_key:
+        own = [x for x in usable if x["project_key"] == project_key]
+        if own:
+            return min(own, key=lambda x: (x["name"] != fingerprint, -len(x["mapping"]), x["name"]))
+    if not exact_elsewhere:
+        return None
+    exact = [x for x in usable if x["name"] == fingerprint]
+    if not exact:
+        return None
+    if project_key or len({x["project_key"] for x in exact}) == 1:
+        return exact[0]
+    return None

@@ -247,3 +247,25 @@ CREATE TABLE IF NOT EXISTS settings (
     value VARCHAR,
     PRIMARY KEY (project_key, name)
 );
+
+-- History from successive exports and deleting an import (store/history.py). Added in place, idempotent:
+-- databases made before these columns existed get them on their next open, with NULLs that store/history.py
+-- backfills (exported_at) or reads as "no other import" (also_import_ids).
+-- imports.exported_at: when the export was taken = the file's max(updated_at), capped at imported_at, else
+-- imported_at. Snapshots are ordered by (exported_at, import_id), never by when they were uploaded.
+ALTER TABLE imports ADD COLUMN IF NOT EXISTS exported_at TIMESTAMPTZ;
+-- changes / worklogs rows are kept once (deduplicated); the other imports that also contained a row are listed
+-- here, so deleting the import that first brought it hands it over instead of losing it.
+ALTER TABLE changes ADD COLUMN IF NOT EXISTS also_import_ids INTEGER[];
+ALTER TABLE worklogs ADD COLUMN IF NOT EXISTS also_import_ids INTEGER[];
+-- The sprint rows each import staged (sprints keeps only the merged result), so deleting an import can replay
+-- the remaining ones and restore the values it overwrote.
+CREATE TABLE IF NOT EXISTS sprint_snapshots (
+    import_id INTEGER NOT NULL,
+    project_key VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    state VARCHAR,
+    start_at TIMESTAMPTZ,
+    end_at TIMESTAMPTZ,
+    completed_at TIMESTAMPTZ
+);

@@ -15,9 +15,19 @@ SETTINGS = (
             "strict: it is a scope removal (METRICS.md 1.1)."),
     Setting("reopen_scope", "bugs", "bugs: reopen rate over valid bugs; all: over every standard issue (5a)."),
     Setting("module_size_kloc", "{}", "JSON object module -> KLOC, for defect density per module (3)."),
+    Setting("dre_window_days", "90", "Days after a release in which production defects count as leaked (4); "
+            "DRE is provisional until they have passed."),
+    Setting("requirement_baseline_date", "", "YYYY-MM-DD requirement baseline for the change rate / stability "
+            "index (5c); empty = the latest creation time among the project's first import."),
     Setting("max_upload_mb", "200", "Uploads larger than this many MB are refused with a clear message."),
     Setting("project_name_zh", "", "The project's display name in Chinese (else projects.name)."),
     Setting("project_name_en", "", "The project's display name in English (else projects.name)."),
+    Setting("evm_baseline_date", "", "EVM baseline date YYYY-MM-DD: the issues created by the end of that day "
+            "are the BAC items, at their estimates of then; empty: the project's first import (7)."),
+    Setting("ev_rule", "0/100", "How baseline items earn value: 0/100, 50/50, hours_progress (ZenTao: "
+            "estimate x consumed / (consumed + left)) or agile (AgileEVM, story points and sprints) (7)."),
+    Setting("planned_sprints", "", "Number of sprints planned for the release, for the agile EV rule's PV; "
+            "empty: the number of sprints known (7)."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -103,8 +103,12 @@ def fmt_pct(value, digits: int = 1) -> str:
 
 
 def fmt_delta(value, digits: int = 2, pct: bool = False, *, trim: bool = False) -> str | None:
+    """A signed change; no change is written ±0 so the card shows it grey, not as a red rise."""
     if is_missing(value):
         return None
+    if round(float(value) * (100 if pct else 1), digits) == 0:
+        zero = "±0" if trim or digits == 0 else f"±{0:.{digits}f}"
+        return t("common.delta_pp", value=zero) if pct else zero
     if pct:
         return t("common.delta_pp", value=f"{float(value) * 100:+.{digits}f}")
     if trim and float(value).is_integer():
@@ -222,7 +226,8 @@ class Kpi:
 
 def kpi_card(k: Kpi) -> None:
     with st.container(border=True):
-        st.metric(k.label, k.value, delta=k.delta, delta_color=k.delta_color, help=k.help,
+        color = "off" if k.delta and k.delta.startswith("±") else k.delta_color
+        st.metric(k.label, k.value, delta=k.delta, delta_color=color, help=k.help,
                   delta_description=k.delta_description if k.delta else None)
         if k.note:
             st.caption(md_escape(k.note))
@@ -282,6 +287,9 @@ class Preview:
     total_rows: int | None = None
     detected: str | None = None       # localized label of the format the file would be read as
     error: str | None = None          # the translated reason it would be refused
+    header: list[str] | None = None   # a CSV/XLSX file's header row (for the column-mapping form)
+    needs_mapping: bool = False       # a CSV/XLSX no importer knows and no saved mapping reads: ask for one
+    mapping: dict | None = None       # the saved mapping it would be read through ({name, project_key, fields})
 
 
 def _dedupe(names: list[str]) -> list[str]:
@@ -336,44 +344,72 @@ def _short(v) -> str:
     return "" if v is None else str(v)
 
 
-def preview_file(path: str | os.PathLike, file_name: str, fmt: str = "auto") -> Preview:
+def preview_file(path: str | os.PathLike, file_name: str, fmt: str = "auto", *, cur=None,
+                 project_key: str | None = None) -> Preview:
     """The first rows of an export as a table, the format it would be imported as, or why it is refused.
 
     Reads no more than the preview needs; decoding and detection are the importer's own (ingest.decode,
-    ingest.detect), so what the preview says is what the import will do.
+    ingest.detect; with `cur`, the saved column mappings too: ingest.mapping.choose_format), so what the
+    preview says is what the import will do.
     """
-    from ingest.decode import decode_file
-    from ingest.detect import FORMATS, detect, probe
+    from ingest.decode import Decoded, decode_file
+    from ingest.detect import detect, is_xlsx, probe
     from ingest.errors import IngestError
+    from ingest.jira_xml import read_document
     lang = current_lang()
     suffix = Path(file_name).suffix.lower()
     detected, error = None, None
+    facts: dict = {}
+
+    def judge(p) -> None:
+        """detected / error of a probe, and whether to ask for a column mapping."""
+        nonlocal detected, error
+        try:
+            if cur is not None:
+                from ingest.mapping import choose_format
+                found, facts["mapping"] = choose_format(cur, p, file_name, fmt, (project_key or "").strip() or None)
+            else:
+                found = detect(p, file_name, fmt)
+            detected = format_label(found.name, lang)
+        except IngestError as err:
+            error = render_error(err, lang)
+            facts["needs_mapping"] = p.kind in ("csv", "xlsx") and err.code in ("unknown_shape", "mapping_required")
+
+    def done(frame, total, header=None) -> Preview:
+        return Preview(frame, total, detected, error, header=header, needs_mapping=facts.get("needs_mapping", False),
+                       mapping=facts.get("mapping"))
+
     try:
-        if suffix in (".xlsx", ".xls"):
+        # A workbook is what the importer reads as one (a ZIP); anything else named .xlsx / .xls is decoded as
+        # the importer does, which says what it is (encrypted, an old .xls, not a workbook at all).
+        if is_xlsx(path):
+            try:
+                p = probe(Decoded(Path(path), "xlsx", file_name))
+                judge(p)
+            except IngestError as err:
+                error, p = render_error(err, lang), None
+                if err.code in ("zip_not_workbook", "bad_xlsx"):    # no sheet for calamine to show either
+                    return Preview(None, None, None, error)
             frame = pd.read_excel(path, nrows=PREVIEW_ROWS, engine="calamine", dtype=str)
             frame.columns = _dedupe([str(c) for c in frame.columns])
-            total = None
-            if fmt != "auto" and fmt in FORMATS:
-                detected = format_label(fmt, lang)
-            return Preview(frame.fillna(""), total, detected, None)
+            return done(frame.fillna(""), None, p.header if p is not None else None)
         decoded = decode_file(path, file_name)
         try:
             try:
                 p = probe(decoded)
-                detected = format_label(detect(p, file_name, fmt).name, lang)
+                judge(p)
             except IngestError as err:
                 error = render_error(err, lang)
                 p = None
             text_path = decoded.path
-            if suffix == ".xml" or (p is None and Path(text_path).read_text(encoding="utf-8-sig")[:200]
-                                    .lstrip().startswith("<")):
-                root = ET.parse(text_path).getroot()
+            if (p is not None and p.kind == "xml") or (p is None and suffix == ".xml"):
+                root = read_document(text_path, file_name)
                 items = root.findall(".//item") or list(root)
                 rows = [{child.tag: (child.text or "").strip()[:80] for child in item} for item in items[:PREVIEW_ROWS]]
-                return Preview(pd.DataFrame(rows), len(items), detected, error)
+                return done(pd.DataFrame(rows), len(items))
             if p is not None and p.kind == "json":
                 items = _json_items(p.document)
-                return Preview(pd.DataFrame([_flat(i) for i in items[:PREVIEW_ROWS]]), len(items), detected, error)
+                return done(pd.DataFrame([_flat(i) for i in items[:PREVIEW_ROWS]]), len(items))
             delimiter = p.delimiter if p is not None else ","
             with open(text_path, "r", encoding="utf-8-sig", newline="") as fh:
                 reader = csv.reader(fh, delimiter=delimiter)
@@ -385,7 +421,7 @@ def preview_file(path: str | os.PathLike, file_name: str, fmt: str = "auto") -> 
             width = max([len(header), *(len(r) for r in body)] or [0])
             header = _dedupe([h.strip() for h in header] + [""] * (width - len(header)))
             frame = pd.DataFrame([r + [""] * (width - len(r)) for r in body], columns=header)
-            return Preview(frame, None, detected, error)
+            return done(frame, None, p.header if p is not None else None)
         finally:
             decoded.cleanup()
     except IngestError as err:
@@ -401,17 +437,19 @@ def _temp_copy(file_name: str, data: bytes) -> str:
     return path
 
 
-def preview_upload(file_name: str, data: bytes, fmt: str = "auto") -> Preview:
+def preview_upload(file_name: str, data: bytes, fmt: str = "auto", *, cur=None,
+                   project_key: str | None = None) -> Preview:
     path = _temp_copy(file_name, data)
     try:
-        return preview_file(path, file_name, fmt)
+        return preview_file(path, file_name, fmt, cur=cur, project_key=project_key)
     finally:
         os.unlink(path)
 
 
 def import_upload(cur, file_name: str, data: bytes, *, fmt: str = "auto", project_key: str | None = None,
-                  imported_by: str | None = None) -> dict:
+                  imported_by: str | None = None, mapping: dict | None = None, max_bytes: int | None = None) -> dict:
     """Import one uploaded file through ingest_file; a plain dict (kept in session state) either way.
+    max_bytes: the upload limit, enforced by ingest_file itself ("too_large").
 
     {"file", "ok": True, "result": ImportResult.as_json()} or {"file", "ok": False, "error": {code, file, row,
     column, params}}. A refused file leaves the database as it was (ingest_file's own transaction).
@@ -420,7 +458,7 @@ def import_upload(cur, file_name: str, data: bytes, *, fmt: str = "auto", projec
     path = _temp_copy(file_name, data)
     try:
         result = ingest_file(cur, path, project_key=(project_key or "").strip() or None, fmt=fmt,
-                             file_name=file_name, imported_by=imported_by)
+                             file_name=file_name, imported_by=imported_by, mapping=mapping, max_bytes=max_bytes)
         return {"file": file_name, "ok": True, "result": json.loads(json.dumps(result.as_json(), default=str))}
     except IngestError as err:
         return {"file": file_name, "ok": False,

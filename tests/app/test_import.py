@@ -108,6 +108,6 @@ def test_preview_of_json_and_xml_exports(pulse_db):
     assert xml_rows["status"].tolist() == ["Done", "To Do"]
     labels = [e.proto.label for e in at.get("expander")]
     assert labels[0].startswith("gamma_search.json · ") and "Jira REST JSON" in labels[0]
-    # no XML importer is registered (yet): the preview says so before anyone clicks Import
-    assert labels[1].endswith("· will be refused")
-    assert any("gamma_rss.xml" in plain(e.value) for e in at.error)
+    # the Jira XML importer (ingest/jira_xml.py) reads it: the preview says so before anyone clicks Import
+    assert labels[1].startswith("gamma_rss.xml · ") and labels[1].endswith("· Jira XML export (RSS)")
+    assert not any("gamma_rss.xml" in plain(e.value) for e in at.error)

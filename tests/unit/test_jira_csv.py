@@ -159,7 +159,7 @@ def test_refused_file_leaves_every_table_unchanged(cur, tmp_path):
     bad.write_text('Issue key,Issue id,Summary\nA-1,1,"never closed\nA-2,2,x\n', encoding="utf-8")
     with pytest.raises(IngestError) as err:
         ingest_file(cur, bad)
-    assert err.value.file == "unterminated.csv" and err.value.code == "bad_csv"
+    assert (err.value.file, err.value.code, err.value.row) == ("unterminated.csv", "unterminated_quote", 2)
     empty_key = tmp_path / "empty_key.csv"
     empty_key.write_text("Issue key,Issue id,Summary\nA-1,1,x\n,2,y\n", encoding="utf-8")
     with pytest.raises(IngestError) as err:

@@ -521,7 +521,7 @@ def test_xlsx_probe_and_refusals(cur, tmp_path):
         z.writestr("notes.txt", "hello")
     with pytest.raises(IngestError) as err:
         ingest_file(cur, not_a_workbook)
-    assert err.value.code == "bad_xlsx" and err.value.render("zh-CN").startswith("notes.zip：无法读取该 Excel 工作簿")
+    assert err.value.code == "zip_not_workbook" and err.value.render("zh-CN").startswith("notes.zip：该文件是 ZIP 压缩包")
     assert cur.execute("SELECT count(*) FROM imports").fetchone() == (0,)
 
 
