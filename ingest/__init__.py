@@ -72,7 +72,7 @@ def ingest_file(cur, path: str | os.PathLike, *, project_key: str | None = None,
                     raise
                 raise IngestError("json_unexpected_value", name,
                                   detail=f"{type(exc).__name__}: {exc}") from exc
-            staged.warnings = decoded.warnings + staged.warnings
+            staged.warnings = decoded.warnings + staged.warnings + _done_without_resolution(cur)
             return commit_import(cur, staged, file_name=name, file_sha256=decoded.sha256 or sha256_of(path),
                                  imported_by=imported_by, own_transaction=own_transaction)
         finally:
@@ -96,6 +96,19 @@ def ingest_files(cur, paths, **kwargs) -> list[ImportResult]:
         cur.execute("ROLLBACK")
         raise
     return results
+
+
+def _done_without_resolution(cur) -> list[dict]:
+    """Done issues whose export names no resolution (a GitLab close, a ZenTao task marked 已完成, a Jira workflow
+    without a resolution screen) are delivered: the tracker's own done column says so (METRICS.md G3/G5, our
+    rule). Said in the report, with the count, never silently."""
+    n = cur.execute("SELECT count(*) FROM stage_issues WHERE status_category = 'done' "
+                    "AND resolution_class IS NULL").fetchone()[0]
+    if not n:
+        return []
+    cur.execute("UPDATE stage_issues SET resolution_class = 'delivered' "
+                "WHERE status_category = 'done' AND resolution_class IS NULL")
+    return [{"code": "resolution_assumed_delivered", "count": n}]
 
 
 def _project_tz(cur, project_key: str | None) -> str:

@@ -190,7 +190,7 @@ def _stage_issue_rows(cur, table: str, params: dict) -> list[dict]:
     warnings = []
     for raw, column in (("created", "created_at"), ("updated", "updated_at"), ("closed", "closed_at")):
         n, keys, example = execute(
-            cur, f"SELECT count(*), list(issue_key ORDER BY rownum)[1:10], any_value({raw}) FROM {table} "
+            cur, f"SELECT count(*), list(issue_key ORDER BY rownum)[1:10], arg_min({raw}, rownum) FROM {table} "
                  f"WHERE {raw} IS NOT NULL AND ({iso_ts(raw)}) IS NULL", params).fetchone()
         if n:
             warnings.append(warning("unparsable_dates", column=column, count=n, rows=keys, example=example))

@@ -137,7 +137,7 @@ def bad_values(cur, table: str, raw_sql: str, parsed_sql: str, column: str, code
                rownum_offset: int = 2) -> list[dict]:
     """A warning naming the values of `raw_sql` that did not parse (file rows = rownum + rownum_offset)."""
     n, rows, example = cur.execute(
-        f"SELECT count(*), list(rownum + {rownum_offset} ORDER BY rownum)[1:10], any_value({raw_sql}) "
+        f"SELECT count(*), list(rownum + {rownum_offset} ORDER BY rownum)[1:10], arg_min({raw_sql}, rownum) "
         f"FROM {table} WHERE {raw_sql} IS NOT NULL AND ({parsed_sql}) IS NULL").fetchone()
     return [warning(code, column=column, count=n, rows=rows, example=example)] if n else []
 
@@ -680,7 +680,7 @@ def stage_json(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> St
 
 def _json_bad_dates(cur, raw: str, parsed: str, column: str, params: dict) -> list[dict]:
     n, keys, example = execute(
-        cur, f"SELECT count(*), list(issue_key ORDER BY rownum)[1:10], any_value({raw}) FROM gl_raw "
+        cur, f"SELECT count(*), list(issue_key ORDER BY rownum)[1:10], arg_min({raw}, rownum) FROM gl_raw "
              f"WHERE {raw} IS NOT NULL AND ({parsed}) IS NULL", params).fetchone()
     return [warning("unparsable_dates", column=column, count=n, rows=keys, example=example)] if n else []
 

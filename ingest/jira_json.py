@@ -688,7 +688,9 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> Staged:
         QUALIFY row_number() OVER (
             PARTITION BY project_key, name
             ORDER BY (start_at IS NOT NULL)::INT + (end_at IS NOT NULL)::INT + (completed_at IS NOT NULL)::INT DESC,
-                     CASE state WHEN 'closed' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, start_at) = 1""", params)
+                     -- a known state beats none (a name met only in history), so ties never flip between runs
+                     CASE state WHEN 'closed' THEN 0 WHEN 'active' THEN 1 WHEN 'future' THEN 2 ELSE 3 END,
+                     start_at NULLS LAST, end_at NULLS LAST, completed_at NULLS LAST) = 1""", params)
     _execute(cur, f"""
         CREATE OR REPLACE TEMP TABLE stage_worklogs AS
         SELECT i.project_key, i.issue_key, {_ts('w.started')} AS started_at, w.author, w.seconds / 3600.0 AS hours

@@ -38,7 +38,7 @@ from ingest import dates
 from ingest.decode import ProfileClock
 from ingest.detect import Format, Probe, register
 from ingest.errors import IngestError, csv_read_error, warning
-from ingest.value_maps import lookup_sql
+from ingest.value_maps import create_map_table, join_map
 from store.load import Staged
 
 PREFIX = {"bug": "BUG-", "task": "TASK-", "story": "STORY-"}
@@ -124,6 +124,7 @@ DATE_SAMPLE_ROWS = 4000          # a larger file votes on its date format with a
 SPLIT_FIELDS = ("project", "product", "module", "execution", "status", "stage", "resolution", "close_reason",
                 "severity", "priority", "type", "category", "assignee", "reporter", "parent")
 HOUR_FIELDS = {"original_txt": "estimate", "remaining_txt": "left", "spent_txt": "consumed"}
+HOUR_TEXTS = ("original_txt", "remaining_txt", "spent_txt", "points_txt")
 
 # --- ZenTao's own vocabulary -------------------------------------------------------------------------------
 # Standard labels (zh-cn 18.x and older, en) -> ZenTao code, per field: a label means different things in
@@ -321,7 +322,7 @@ SPRINT_SCHEMA = pa.schema([
     ("rownum", pa.int64()), ("project_key", pa.string()), ("name", pa.string()), ("status", pa.string()),
     ("begin", pa.string()), ("end", pa.string()), ("real_end", pa.string()), ("closed", pa.string()),
 ])
-WORK_TABLES = ("zt_csv", "zt_cells", "zt_norm", "zt_exec", "zt_rejects", "zt_reject_scans")
+WORK_TABLES = ("zt_csv", "zt_cells", "zt_dict", "zt_norm", "zt_exec", "zt_canon", "zt_rejects", "zt_reject_scans")
 
 
 def _load(cur, name: str, rows: list[dict], schema: pa.Schema) -> None:
@@ -342,14 +343,32 @@ def _drop_work(cur) -> None:
 
 
 # --- CSV / XLSX -> zt_cells ------------------------------------------------------------------------------------
-# The file is read once, into zt_cells: the needed columns only, trimmed, zero dates emptied. Everything after that
-# is projections over zt_cells (MAP lookups, no joins), so the rows keep the file's order and a record's number is
-# `rowid - base`. bench/zentao.py measures this path (bench/README.md).
+# The file is read once, into zt_cells: the needed columns only, as written (c<i>). Each cell is used through
+# _cell(): trimmed, empty -> NULL, a zero date -> NULL. The `名称(#key)` columns (a few distinct values in 1M rows)
+# are trimmed and split once per distinct value (zt_dict), then joined; a record keeps its number in `rownum`
+# (rowid - base of zt_cells). bench/zentao.py measures this path (bench/README.md).
+
+_WS = "' ' || chr(9) || chr(10) || chr(13)"
+
+
+def _trim_sql(x: str) -> str:
+    """nullif(trim(x, ' \\t\\n\\r'), ''), skipping trim (3x the cost of the test) for a text with no such character
+    at either end (tests/unit/test_bench_smoke.py checks the two agree)."""
+    edge = " OR ".join([f"ascii({x}) IN (9, 10, 13, 32)"] + [f"ends_with({x}, {w})" for w in _WS.split(" || ")])
+    return f"CASE WHEN {edge} THEN nullif(trim({x}, {_WS}), '') ELSE nullif({x}, '') END"
+
+
+def _date_text_sql(x: str) -> str:
+    """A date cell: trimmed, empty or a zero date (`0000-00-00...`) -> NULL. (A zero date as ZenTao writes it, with
+    no space before it, needs no trimming to be told.)"""
+    t = _trim_sql(x)
+    return f"CASE WHEN starts_with({x}, '0000-00-00') OR starts_with({t}, '0000-00-00') THEN NULL ELSE {t} END"
+
 
 def _cell(i: int, date_idx: set[int]) -> str:
-    """Cell c<i> trimmed (TABs too), empty -> NULL, and for a date column a zero date -> NULL."""
-    v = f"nullif(trim(c{i}, ' ' || chr(9) || chr(10) || chr(13)), '')"
-    return f"CASE WHEN starts_with({v}, '0000-00-00') THEN NULL ELSE {v} END" if i in date_idx else v
+    """Cell c<i> of zt_cells as every step uses it: trimmed (TABs too), empty -> NULL, and for a date column a zero
+    date -> NULL."""
+    return _date_text_sql(f"c{i}") if i in date_idx else _trim_sql(f"c{i}")
 
 
 def _read_cells(cur, decoded, probe: Probe, kind: str, needed: list[int], date_idx: set[int]) -> None:
@@ -362,7 +381,7 @@ def _read_cells(cur, decoded, probe: Probe, kind: str, needed: list[int], date_i
     inside a caller's transaction (ingest_files) a failed statement would abort it."""
     width = len(probe.header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1)) + "}"
-    select = [f"{_cell(i, date_idx)} AS c{i}" for i in needed]
+    select = [f"c{i}" for i in needed]
     checkable = _short_records_checkable(decoded, width)
     if checkable:
         select.append(f"{_short_record_sql(width)} AS zt_short")
@@ -443,9 +462,9 @@ def _check_cells(cur, decoded, header: list[str], cols: dict[str, int]) -> tuple
     the file's first record (a record's number is rowid - base: inside a transaction DuckDB numbers a new temp
     table's rows from a large base)."""
     base = cur.execute("SELECT min(rowid) FROM zt_cells").fetchone()[0]
-    needed = sorted(set(cols.values()))
-    id_c = f"c{cols['id']}"
-    others = [f"c{i} IS NULL" for i in needed if i != cols["id"]] or ["true"]
+    needed, date_idx = _needed(cols)
+    id_c = _cell(cols["id"], date_idx)
+    others = [f"{_cell(i, date_idx)} IS NULL" for i in needed if i != cols["id"]] or ["true"]
     # A record with nothing but free text in its first cell (`任务名称前有'>'标记的为子任务`) or nothing at all.
     cur.execute(f"DELETE FROM zt_cells WHERE NOT coalesce(regexp_full_match({id_c}, '[0-9]+(\\.0+)?'), false) "
                 f"AND {' AND '.join(others)}")
@@ -463,20 +482,69 @@ def _check_cells(cur, decoded, header: list[str], cols: dict[str, int]) -> tuple
     return rows, base
 
 
-def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int) -> str:
-    """The zt_norm columns over zt_cells (a query, by projections only): labels and codes split, names cleaned,
-    the project found; rownum is the record's number in the file."""
+def _severity_sql(label: str, code: str) -> str:
+    """`3(#3)` -> 3, `致命(#1)` -> 1-致命, a label alone as it is."""
+    return (f"CASE WHEN regexp_full_match({code}, '[0-9]+') AND {label} IS NOT NULL AND {label} <> {code} "
+            f"THEN {code} || '-' || {label} ELSE coalesce({label}, {code}) END")
+
+
+def _components_sql(label: str) -> str:
+    """A module `/支付/退款(#12)` -> [支付/退款]; `/(#0)` or nothing -> []."""
+    module = f"nullif(ltrim({label}, '/'), '')"
+    return f"CASE WHEN {module} IS NULL THEN []::VARCHAR[] ELSE [{module}] END"
+
+
+def _sprints_sql(label: str, code: str) -> str:
+    """An execution `迭代1(#11)` -> [迭代1]; `(#0)`, a key alone or nothing -> []."""
+    return f"CASE WHEN {_has_value(label, code)} AND {label} IS NOT NULL THEN [{label}] ELSE []::VARCHAR[] END"
+
+
+def _split_dict(cur, kind: str, cols: dict[str, int]) -> None:
+    """zt_dict: every distinct cell `v` of the `名称(#key)` columns (SPLIT_FIELDS; none of them is a date column:
+    their header names are apart in FIELDS), trimmed and split once into label `l` and key `k` (_label, _code), with
+    what the fields make of them: `lw` lower(l); `sc`, `rc`, `gc` the ZenTao code of the label as a status, a
+    resolution / close reason, a story stage (LABELS); `sev` the severity, `comp` the components of a module,
+    `spr` the sprints of an execution."""
+    idx = sorted({cols[f] for f in SPLIT_FIELDS if f in cols})
+    values = " UNION ALL ".join(f"SELECT c{i} AS v FROM zt_cells" for i in idx) or "SELECT NULL::VARCHAR AS v"
+    cur.execute(f"""
+        CREATE OR REPLACE TEMP TABLE zt_dict AS
+        SELECT v, l, k, lower(l) AS lw, {_map_sql(LABELS[STATUS_DOMAIN[kind]])}[lower(l)] AS sc,
+               {_map_sql(LABELS[REASON_DOMAIN[kind]])}[lower(l)] AS rc, {_map_sql(LABELS['story_stage'])}[lower(l)] AS gc,
+               {_severity_sql('l', 'k')} AS sev, {_components_sql('l')} AS comp, {_sprints_sql('l', 'k')} AS spr
+        FROM (SELECT v, {_label('t')} AS l, {_code('t')} AS k
+              FROM (SELECT v, {_trim_sql('v')} AS t FROM (SELECT DISTINCT v FROM ({values}) WHERE v IS NOT NULL)))""")
+
+
+def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int, project_only: bool = False) -> str:
+    """The zt_norm columns over zt_cells (a query): labels and codes split (zt_dict, joined once per column), names
+    cleaned, the project found; rownum is the record's number in the file. Date columns are left as written
+    (_stage_issues reads them through _date_text_sql). project_only: rownum and project_key alone."""
+    _, date_idx = _needed(cols)
+
     def c(field: str) -> str:
+        return _cell(cols[field], date_idx) if field in cols else "NULL::VARCHAR"
+
+    def raw(field: str) -> str:
         return f"c{cols[field]}" if field in cols else "NULL::VARCHAR"
 
-    # `名称(#key)` fields are split once per row (inner projection v), then used by name.
-    split = [f for f in SPLIT_FIELDS if f in cols]
+    # `名称(#key)` fields: split once per distinct value (zt_dict), then used by name: l_<field>, k_<field>, ...
+    # (a project the user gave leaves 所属项目 / 所属产品 unused: not joined)
+    owners = ("project", "product")
+    split = [f for f in SPLIT_FIELDS if f in cols and (f in owners if project_only
+                                                        else not (ctx.project_key and f in owners))]
+    joins = "".join(f" LEFT JOIN zt_dict d{i} ON d{i}.v = x.c{i}" for i in sorted({cols[f] for f in split}))
+    split_cols = "".join(f", d{cols[f]}.{name} AS {name}_{f}" for f in split
+                         for name in ("l", "k", "lw", "sc", "rc", "gc", "sev", "comp", "spr"))
+
+    def dict_col(name: str, field: str) -> str:
+        return f"{name}_{field}" if field in split else "NULL::VARCHAR"
 
     def lab(field: str) -> str:
-        return f"l_{field}" if field in split else "NULL::VARCHAR"
+        return dict_col("l", field)
 
     def code(field: str) -> str:
-        return f"k_{field}" if field in split else "NULL::VARCHAR"
+        return dict_col("k", field)
 
     # Project: what the user said, else 所属项目, else 所属产品 (`名称(#id)`).
     if ctx.project_key:
@@ -488,6 +556,9 @@ def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int) -> s
         project_key = f"CASE WHEN {has_proj} THEN {proj_key} ELSE {prod_key} END"
         project_name = (f"CASE WHEN {has_proj} THEN {lab('project')} "
                         f"WHEN {_has_value(lab('product'), code('product'))} THEN {lab('product')} END")
+    if project_only:
+        return (f"SELECT rownum, {project_key} AS project_key "
+                f"FROM (SELECT x.rowid - {base} AS rownum{split_cols} FROM zt_cells x{joins})")
 
     title = c("title")
     is_child = "false"
@@ -496,19 +567,18 @@ def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int) -> s
         title = f"regexp_replace(regexp_replace({title}, '{MULTI_TAG}', ''), '{CHILD_TAG}', '')"
     type_sql = {"bug": "'bug'", "task": "CASE WHEN is_child THEN 'subtask' ELSE 'task' END",
                 "story": "'story'" if facts.get("story_word") else "'requirement'"}[kind]
-    module = f"nullif(ltrim({lab('module')}, '/'), '')"
-    components = f"CASE WHEN {module} IS NULL THEN []::VARCHAR[] ELSE [{module}] END"
-    sprints = (f"CASE WHEN {_has_value(lab('execution'), code('execution'))} AND {lab('execution')} IS NOT NULL "
-               f"THEN [{lab('execution')}] ELSE []::VARCHAR[] END") if "execution" in cols else "[]::VARCHAR[]"
-    keywords = (f"list_filter(list_transform(regexp_split_to_array(coalesce({c('keywords')}, ''), '[,，]'), "
-                f"lambda k: trim(k)), lambda k: k <> '')") if "keywords" in cols else "[]::VARCHAR[]"
+    components = f"coalesce({dict_col('comp', 'module')}, []::VARCHAR[])" if "module" in cols else "[]::VARCHAR[]"
+    sprints = f"coalesce({dict_col('spr', 'execution')}, []::VARCHAR[])" if "execution" in cols else "[]::VARCHAR[]"
+    # (a cell without keywords gives no list to split: most of them)
+    keywords = (f"CASE WHEN {c('keywords')} IS NULL THEN []::VARCHAR[] ELSE list_filter(list_transform("
+                f"regexp_split_to_array({c('keywords')}, '[,，]'), lambda k: trim(k)), lambda k: k <> '') END"
+                if "keywords" in cols else "[]::VARCHAR[]")
     from_bug = (f"CASE WHEN regexp_matches({c('from_bug')}, '^#?[1-9][0-9]*') THEN "
                 f"['from_bug:BUG-' || regexp_extract({c('from_bug')}, '^#?([0-9]+)', 1)] ELSE []::VARCHAR[] END"
-                if "from_bug" in cols else "[]::VARCHAR[]")
-    severity = (f"CASE WHEN regexp_full_match({code('severity')}, '[0-9]+') AND {lab('severity')} IS NOT NULL "
-                f"AND {lab('severity')} <> {code('severity')} THEN {code('severity')} || '-' || {lab('severity')} "
-                f"ELSE coalesce({lab('severity')}, {code('severity')}) END")
-    assignee = f"CASE WHEN lower({lab('assignee')}) = 'closed' THEN NULL ELSE {lab('assignee')} END"
+                if "from_bug" in cols else None)
+    labels = f"list_concat({keywords}, {from_bug})" if from_bug else keywords
+    severity = dict_col("sev", "severity")
+    assignee = f"CASE WHEN {dict_col('lw', 'assignee')} = 'closed' THEN NULL ELSE {lab('assignee')} END"
     parent = (f"coalesce({code('parent')}, regexp_extract({c('parent')}, '^#?([0-9]+)$', 1))"
               if "parent" in cols else "NULL")
     parent_key = (f"CASE WHEN regexp_full_match({parent}, '[1-9][0-9]*') THEN '{PREFIX[kind]}' || {parent} END"
@@ -522,16 +592,15 @@ def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int) -> s
     # Status (a story's from its stage while active) and resolution, each as label and code; a label ZenTao
     # itself writes gives its code (LABELS, as MAP lookups).
     reason = "resolution" if kind == "bug" else "close_reason"
-    status_code_of = f"{_map_sql(LABELS[STATUS_DOMAIN[kind]])}[lower({lab('status')})]"
-    reason_code_of = f"{_map_sql(LABELS[REASON_DOMAIN[kind]])}[lower({lab(reason)})]"
-    status_l, status_c = lab("status"), f"coalesce({code('status')}, {status_code_of}, lower({lab('status')}))"
+    status_code_of = dict_col("sc", "status")
+    reason_code_of = dict_col("rc", reason)
+    status_l, status_c = lab("status"), f"coalesce({code('status')}, {status_code_of}, {dict_col('lw', 'status')})"
     if kind == "story" and "stage" in cols:
-        stage_c = (f"coalesce({code('stage')}, {_map_sql(LABELS['story_stage'])}[lower({lab('stage')})], "
-                   f"lower({lab('stage')}))")
+        stage_c = f"coalesce({code('stage')}, {dict_col('gc', 'stage')}, {dict_col('lw', 'stage')})"
         use_stage = f"({status_c} IN {STAGE_STATUSES} AND {lab('stage')} IS NOT NULL)"
         status_l = f"CASE WHEN {use_stage} THEN {lab('stage')} ELSE {lab('status')} END"
         status_c = f"CASE WHEN {use_stage} THEN {stage_c} ELSE {status_c} END"
-    res_l, res_c = lab(reason), f"coalesce({code(reason)}, {reason_code_of}, lower({lab(reason)}))"
+    res_l, res_c = lab(reason), f"coalesce({code(reason)}, {reason_code_of}, {dict_col('lw', reason)})"
     if kind == "task":     # a cancelled task is done, resolved as cancelled (invalid)
         cancel = f"{status_c} = 'cancel'"
         res_l = f"coalesce({lab('close_reason')}, CASE WHEN {cancel} THEN {lab('status')} END)"
@@ -547,20 +616,19 @@ def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int) -> s
                created, updated, due, resolved, closed, finished, canceled, reopen_count, original_txt,
                remaining_txt, spent_txt, points_txt, components, sprints, labels, parent_key, false AS ids_only
         FROM (
-            SELECT v.rownum, '{kind}' AS kind, regexp_extract({c('id')}, '^([0-9]+)', 1) AS zt_id,
+            SELECT v.rownum, '{kind}' AS kind, split_part({c('id')}, '.', 1) AS zt_id,
                    {project_key} AS project_key, {project_name} AS project_name, {title} AS title,
                    {lab('category') if kind == 'story' else lab('type')} AS type_raw, {is_child} AS is_child,
                    {status_l} AS status_raw, {status_c} AS status_code,
                    {res_l} AS resolution_raw, CASE WHEN {res_l} IS NOT NULL THEN {res_c} END AS resolution_code,
-                   {lab('priority')} AS priority, {severity if 'severity' in cols else 'NULL::VARCHAR'} AS severity,
+                   {lab('priority')} AS priority, {severity} AS severity,
                    {assignee} AS assignee, {lab('reporter')} AS reporter,
-                   {', '.join(f'{c(f)} AS {f}' for f in DATE_FIELDS)},
+                   {', '.join(f'{raw(f)} AS {f}' for f in DATE_FIELDS)},
                    {reopen} AS reopen_count, {original} AS original_txt, {c('left')} AS remaining_txt,
                    {c('consumed')} AS spent_txt, {points} AS points_txt, {components} AS components,
-                   {sprints} AS sprints, list_concat({keywords}, {from_bug}) AS labels, {parent_key} AS parent_key
-            FROM (SELECT x.*, x.rowid - {base} AS rownum{''.join(f', {_label(c(f))} AS l_{f}, {_code(c(f))} AS k_{f}'
-                                                                for f in split)}
-                  FROM zt_cells x) v)"""
+                   {sprints} AS sprints, {labels} AS labels, {parent_key} AS parent_key
+            FROM (SELECT x.*, x.rowid - {base} AS rownum{split_cols}
+                  FROM zt_cells x{joins}) v)"""
 
 
 # --- JSON -> zt_norm -----------------------------------------------------------------------------------------
@@ -726,46 +794,81 @@ def _json_row(rownum: int, kind: str, o: dict, ctx) -> dict:
 # --- Shared mapping: zt_norm (a table, or the query over zt_cells) -> stage_issues --------------------------------
 
 def _map_sql(entries: dict[str, str]) -> str:
-    """A DuckDB MAP literal (str -> str): looked up per row, where a join would not keep the rows' order."""
+    """A DuckDB MAP literal (str -> str), for lookups once per distinct value (zt_dict)."""
     return "MAP {" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in entries.items()) + "}"
 
 
-def _stage_issues(cur, ctx, family: str | None, source: str = "zt_norm") -> None:
-    """stage_issues from the zt_norm rows of `source`, by projections only. Status and resolution: value_maps
-    (the PMO's rows for the project, then '*', then the generic defaults; ingest/value_maps.py lookup_sql) for the
-    label, then for the code, then ZenTao's own meaning of the code (CODES). Each date is normalised and shaped
-    once, then parsed with the family's formats of its shape (ingest/dates.py parse_shaped_sql, the same value as
-    parse_sql); an ISO text with an offset (the API's `...Z`) is taken as written."""
-    status = [lookup_sql(cur, "status", raw, "project_key") for raw in ("status_raw", "status_code")]
-    resolution = [lookup_sql(cur, "resolution", raw, "project_key") for raw in ("resolution_raw", "resolution_code")]
-    zentao_status = f"{_map_sql(CODES['status'])}[lower(trim(status_code))]"
-    zentao_resolution = f"{_map_sql(CODES['resolution'])}[lower(trim(resolution_code))]"
+def _create_canon_table(cur) -> None:
+    cur.execute("CREATE OR REPLACE TEMP TABLE zt_canon (kind VARCHAR, code VARCHAR, canonical VARCHAR)")
+    cur.executemany("INSERT INTO zt_canon VALUES (?, ?, ?)",
+                    [(k, code, canonical) for k, table in CODES.items() for code, canonical in table.items()])
+
+
+def _stage_issues(cur, ctx, family: str | None, source: str = "zt_norm", dates_kept=DATE_FIELDS,
+                  hours_kept=HOUR_TEXTS) -> None:
+    """stage_issues from the zt_norm rows of `source` (needs `_maps` and zt_canon). Status and resolution: value_maps
+    (the PMO's rows for the project, then '*', then the generic defaults) for the label, then for the code, then
+    ZenTao's own meaning of the code (CODES). Besides the canonical columns, what the report needs: the text and a
+    flag of each date in `dates_kept` that did not parse, of each hour text in `hours_kept` (the others are absent
+    from the file), the record number `rownum`, ...
+
+    Dates: the date columns of `source` are read through _date_text_sql (a CSV's cells as written; zt_norm's texts
+    come out unchanged). With the ISO family, a text strptime reads as `%Y-%m-%d %H:%M:%S` (what ZenTao writes) is
+    taken so (q_<f>: tests/unit/test_bench_smoke.py checks it is what the general path gives); any other text
+    (t_<f>) is normalised and shaped once, then parsed with the family's formats of its shape (ingest/dates.py
+    parse_shaped_sql, the same value as parse_sql); an ISO text with an offset (the API's `...Z`) is taken as
+    written. The date columns of stage_issues keep the text of the values not taken by the fast path (what the
+    report quotes of an unparsable one)."""
+    def canon(alias: str, kind: str, expr: str) -> str:
+        return f"LEFT JOIN zt_canon {alias} ON {alias}.kind = '{kind}' AND {alias}.code = lower(trim({expr}))"
     fam = family or "iso"
-    normed = ", ".join(f"{dates.normalized(f)} AS n_{f}" for f in DATE_FIELDS)
+    # (strptime failing costs 5x what it costs to succeed: the zero dates, 19 bytes too, are not tried)
+    fast = ("CASE WHEN strlen({0}) = 19 AND NOT starts_with({0}, '0000') THEN try_strptime({0}, '%Y-%m-%d %H:%M:%S') "
+            "END" if fam == "iso" else "NULL::TIMESTAMP")
+    quick = ", ".join(f"{fast.format(f)} AS q_{f}" for f in DATE_FIELDS)
+    texts = ", ".join(f"CASE WHEN q_{f} IS NULL THEN {_date_text_sql(f)} END AS t_{f}" for f in DATE_FIELDS)
+    normed = ", ".join(f"{dates.normalized(f't_{f}')} AS n_{f}" for f in DATE_FIELDS)
     shaped = ", ".join(f"{dates.shape_sql(f'n_{f}')} AS k_{f}" for f in DATE_FIELDS)
-    ts = ", ".join(f"CASE WHEN contains({f}, 'T') AND regexp_matches({f}, 'T.*(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
-                   f"THEN try_cast({f} AS TIMESTAMPTZ) "
+    ts = ", ".join(f"CASE WHEN q_{f} IS NOT NULL THEN timezone($tz, q_{f}) "
+                   f"WHEN contains(t_{f}, 'T') AND regexp_matches(t_{f}, 'T.*(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
+                   f"THEN try_cast(t_{f} AS TIMESTAMPTZ) "
                    f"ELSE timezone($tz, {dates.parse_shaped_sql(f'n_{f}', f'k_{f}', fam)}) END AS {f}_ts"
                    for f in DATE_FIELDS)
+    hour_of = {"original_txt": "original_h", "remaining_txt": "remaining_h", "spent_txt": "spent_h",
+               "points_txt": "points"}
+    report = "".join(f", t_{f} AS {f}, t_{f} IS NOT NULL AND {f}_ts IS NULL AS bad_{f}" for f in dates_kept)
+    report += "".join(f", {h}, {h} IS NOT NULL AND {hour_of[h]} IS NULL AS bad_{h}" for h in hours_kept)
     _execute(cur, f"""
         CREATE OR REPLACE TEMP TABLE stage_issues AS
-        WITH normed AS (
-            SELECT *, {normed} FROM {source}
+        WITH quick AS (
+            SELECT *, {quick} FROM {source}
+        ), texts AS (
+            SELECT *, {texts} FROM quick
+        ), normed AS (
+            SELECT *, {normed} FROM texts
         ), shaped AS (
             SELECT *, {shaped} FROM normed
         ), m AS (
-            SELECT *, {ts},
-                   coalesce({status[0]}, {status[1]}, {zentao_status}) AS cat_c,
-                   coalesce({resolution[0]}, {resolution[1]}, {zentao_resolution}) AS res_c,
-                   {_hours('original_txt')} AS original_h, {_hours('remaining_txt')} AS remaining_h,
-                   {_hours('spent_txt')} AS spent_h, {_hours('points_txt')} AS points
-            FROM shaped
+            SELECT n.*, {ts},
+                   coalesce(ms1.canonical, ms2.canonical, zs.canonical) AS cat_c,
+                   coalesce(mr1.canonical, mr2.canonical, zr.canonical) AS res_c,
+                   {_hours('n.original_txt')} AS original_h, {_hours('n.remaining_txt')} AS remaining_h,
+                   {_hours('n.spent_txt')} AS spent_h, {_hours('n.points_txt')} AS points
+            FROM shaped n
+            {join_map('ms1', 'status', 'n.status_raw', 'n.project_key')}
+            {join_map('ms2', 'status', 'n.status_code', 'n.project_key')}
+            {canon('zs', 'status', 'n.status_code')}
+            {join_map('mr1', 'resolution', 'n.resolution_raw', 'n.project_key')}
+            {join_map('mr2', 'resolution', 'n.resolution_code', 'n.project_key')}
+            {canon('zr', 'resolution', 'n.resolution_code')}
         ), d AS (
             SELECT *, coalesce(cat_c, 'todo') AS cat,
                    CASE kind WHEN 'bug' THEN coalesce(resolved_ts, closed_ts)
                              WHEN 'task' THEN coalesce(finished_ts, canceled_ts, closed_ts)
                              ELSE closed_ts END AS done_src
             FROM m
+        ), e AS (
+            SELECT *, CASE WHEN cat = 'done' THEN coalesce(done_src, updated_ts) END AS done_ts FROM d
         )
         SELECT project_key, CASE kind WHEN 'bug' THEN 'BUG-' WHEN 'task' THEN 'TASK-' ELSE 'STORY-' END || zt_id
                    AS issue_key,
@@ -775,21 +878,14 @@ def _stage_issues(cur, ctx, family: str | None, source: str = "zt_norm") -> None
                CASE WHEN resolution_raw IS NULL THEN NULL ELSE coalesce(res_c, 'delivered') END AS resolution_class,
                resolution_raw IS NOT NULL AND res_c IS NULL AS resolution_unmapped,
                priority, severity, created_ts AS created_at, updated_ts AS updated_at,
-               CASE WHEN cat = 'done' THEN coalesce(done_src, updated_ts) END AS done_at,
-               CASE WHEN cat = 'done' THEN coalesce(done_src, updated_ts) END AS first_done_at,
+               done_ts AS done_at, done_ts AS first_done_at,
                cat = 'done' AND done_src IS NULL AND updated_ts IS NOT NULL AS done_from_updated,
                due_ts AS due_at, points AS story_points, original_h AS original_estimate_h,
                remaining_h AS remaining_estimate_h, spent_h AS time_spent_h, assignee, reporter, components, labels,
                sprints, []::VARCHAR[] AS fix_versions, parent_key, NULL::VARCHAR AS found_phase,
                reopen_count::INTEGER AS reopen_count,
-               rownum, kind, is_child, ids_only, project_name,
-               {', '.join(f'{f}, {f} IS NOT NULL AND {f}_ts IS NULL AS bad_{f}' for f in DATE_FIELDS)},
-               original_txt, remaining_txt, spent_txt, points_txt,
-               original_txt IS NOT NULL AND original_h IS NULL AS bad_original_txt,
-               remaining_txt IS NOT NULL AND remaining_h IS NULL AS bad_remaining_txt,
-               spent_txt IS NOT NULL AND spent_h IS NULL AS bad_spent_txt,
-               points_txt IS NOT NULL AND points IS NULL AS bad_points_txt
-        FROM d""", {"tz": ctx.source_tz})
+               rownum, kind, is_child, ids_only, project_name{report}
+        FROM e""", {"tz": ctx.source_tz})
     # The last record of a key repeated in the file wins (as in the other adapters).
     if cur.execute("SELECT count(*) > count(DISTINCT (project_key, issue_key)) FROM stage_issues").fetchone()[0]:
         cur.execute("DELETE FROM stage_issues WHERE rownum NOT IN "
@@ -798,31 +894,34 @@ def _stage_issues(cur, ctx, family: str | None, source: str = "zt_norm") -> None
 
 def _dates_and_issues(cur, ctx, rows: int, source: str = "zt_norm", table: str = "zt_norm",
                       columns: list[str] | None = None, created: str | None = "created",
-                      updated: str | None = "updated", rownum: str = "rownum"):
+                      updated: str | None = "updated", rownum: str = "rownum", dates_kept=DATE_FIELDS,
+                      hours_kept=HOUR_TEXTS):
     """One date family for the file (ingest/dates.py), then stage_issues from `source`. The vote reads the date
-    `columns` of `table` (zt_norm, or zt_cells for a CSV/XLSX); a large file votes on an evenly spaced sample
-    (`rownum`: the record number in `table`); the whole file votes instead when the sample's family leaves a value
-    unparsed or the day/month order was a tie (the chronology tie-break must see every row)."""
+    `columns` of `table` (zt_norm, or expressions over zt_cells for a CSV/XLSX); a large file votes on an evenly
+    spaced sample (`rownum`: the record number in `table`); the whole file votes instead when the sample's family
+    leaves a value unparsed or the day/month order was a tie (the chronology tie-break must see every row)."""
     columns = list(DATE_FIELDS) if columns is None else columns
     sampled = rows > DATE_SAMPLE_ROWS
     if sampled:
         cur.execute(f"CREATE OR REPLACE TEMP VIEW zt_date_sample AS SELECT * FROM {table} "
                     f"WHERE {rownum} % {-(-rows // DATE_SAMPLE_ROWS)} = 0")
     choice = dates.infer_family(cur, "zt_date_sample" if sampled else table, columns, created, updated)
-    _stage_issues(cur, ctx, choice.family, source)
+    _stage_issues(cur, ctx, choice.family, source, dates_kept, hours_kept)
+    any_bad = " OR ".join(f"bad_{f}" for f in dates_kept) or "false"
     if sampled and (choice.ambiguous or cur.execute(
-            f"SELECT coalesce(bool_or({' OR '.join(f'bad_{f}' for f in DATE_FIELDS)}), false) FROM stage_issues"
-            ).fetchone()[0]):
+            f"SELECT coalesce(bool_or({any_bad}), false) FROM stage_issues").fetchone()[0]):
         full = dates.infer_family(cur, table, columns, created, updated)
         if full.family != choice.family:
-            _stage_issues(cur, ctx, full.family, source)
+            _stage_issues(cur, ctx, full.family, source, dates_kept, hours_kept)
         choice = full
     cur.execute("DROP VIEW IF EXISTS zt_date_sample")
     return choice
 
 
-def _report(cur, rows: int, header: list[str] | None, cols: dict[str, int] | None) -> list[dict]:
-    """Everything the import understood only partly, as warnings for the import report."""
+def _report(cur, rows: int, header: list[str] | None, cols: dict[str, int] | None, dates_kept=DATE_FIELDS,
+            hours_kept=HOUR_TEXTS) -> list[dict]:
+    """Everything the import understood only partly, as warnings for the import report (dates and hours: those
+    stage_issues kept, _stage_issues)."""
     out = []
     kept = cur.execute("SELECT count(*) FROM stage_issues").fetchone()[0]
     if kept < rows:
@@ -838,13 +937,15 @@ def _report(cur, rows: int, header: list[str] | None, cols: dict[str, int] | Non
         return header[cols[field]] if header and cols and field in cols else fallback
     api_names = {"created": "openedDate", "updated": "lastEditedDate", "due": "deadline", "resolved": "resolvedDate",
                  "closed": "closedDate", "finished": "finishedDate", "canceled": "canceledDate"}
-    for f in DATE_FIELDS:
+    for f in dates_kept:
         bad = cur.execute(f"SELECT count(*), list(rownum + 2 ORDER BY rownum)[1:10], arg_min({f}, rownum) "
                           f"FROM stage_issues WHERE bad_{f}").fetchone()
         if bad[0]:
             out.append(warning("unparsable_dates", column=column(f, api_names[f]), count=bad[0], rows=bad[1],
                                example=bad[2]))
     for f, field in (*HOUR_FIELDS.items(), ("points_txt", "estimate")):
+        if f not in hours_kept:
+            continue
         bad = cur.execute(f"SELECT count(*), arg_min({f}, rownum) FROM stage_issues WHERE bad_{f}").fetchone()
         if bad[0]:
             out.append(warning("unparsable_hours", column=column(field, field), count=bad[0], example=bad[1]))
@@ -886,10 +987,11 @@ def _finish(cur, staged: Staged) -> Staged:
     return staged
 
 
-def _require_projects(cur, decoded, source: str = "zt_norm") -> None:
+def _require_projects(cur, decoded, source: str = "zt_norm") -> list[str]:
     missing = cur.execute(f"SELECT min(rownum) FROM {source} WHERE project_key IS NULL").fetchone()[0]
     if missing is not None:
         raise IngestError("zentao_project_required", decoded.file_name, row=missing + 2)
+    return [r[0] for r in cur.execute(f"SELECT DISTINCT project_key FROM {source} ORDER BY 1").fetchall()]
 
 
 def _stage_table(cur, decoded, ctx, kind: str, header: list[str], cols: dict[str, int], facts: dict,
@@ -898,18 +1000,30 @@ def _stage_table(cur, decoded, ctx, kind: str, header: list[str], cols: dict[str
     if "id" not in cols:
         raise IngestError("missing_column", decoded.file_name, column=FIELDS[kind]["id"][0])
     rows, base = _check_cells(cur, decoded, header, cols)
+    _split_dict(cur, kind, cols)
     norm = f"({_norm_sql(kind, cols, facts, ctx, base)})"
-    _require_projects(cur, decoded, norm)
+    if ctx.project_key:         # every record's project, as _norm_sql writes it
+        projects = [ctx.project_key]
+    else:
+        projects = _require_projects(cur, decoded, f"({_norm_sql(kind, cols, facts, ctx, base, project_only=True)})")
+    create_map_table(cur, projects)
+    _create_canon_table(cur)
     clock.mark("ids_and_projects_check")
-    date_cols = {f: f"c{cols[f]}" for f in DATE_FIELDS if f in cols}
+    _, date_idx = _needed(cols)
+    date_cols = {f: _cell(cols[f], date_idx) for f in DATE_FIELDS if f in cols}
+    points = kind == "story" and facts.get("points")
+    hours = [h for h, field in (("original_txt", "estimate"), ("remaining_txt", "left"), ("spent_txt", "consumed"),
+                                ("points_txt", "estimate"))
+             if field in cols and (h != "original_txt" or not points) and (h != "points_txt" or points)]
     choice = _dates_and_issues(cur, ctx, rows, norm, "zt_cells", list(date_cols.values()), date_cols.get("created"),
-                               date_cols.get("updated"), f"(rowid - {base})")
+                               date_cols.get("updated"), f"(rowid - {base})", list(date_cols), hours)
     cur.execute("DROP TABLE IF EXISTS zt_cells")
+    cur.execute("DROP TABLE IF EXISTS zt_dict")
     clock.mark("date_inference_and_stage_issues")
     warnings = []
     if choice.ambiguous:
         warnings.append(warning("date_order_ambiguous", assumed=choice.family))
-    warnings += _report(cur, rows, header, cols)
+    warnings += _report(cur, rows, header, cols, list(date_cols), hours)
     clock.mark("report_queries")
     _names_only_sprints(cur)
     staged = _finish(cur, Staged(source_format=source_format, rows=rows, warnings=warnings))
@@ -955,8 +1069,7 @@ def stage_xlsx(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> St
         cols, facts = _columns(header, kind)
         needed, date_idx = _needed(cols)
         # zt_csv comes from Arrow in sheet order; a projection keeps it (rowid order = sheet order).
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE zt_cells AS SELECT "
-                    f"{', '.join(f'{_cell(i, date_idx)} AS c{i}' for i in needed)} FROM zt_csv")
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE zt_cells AS SELECT {', '.join(f'c{i}' for i in needed)} FROM zt_csv")
         cur.execute("DROP TABLE zt_csv")
         return _stage_table(cur, decoded, ctx, kind, header, cols, facts, "zentao-xlsx", ProfileClock())
     finally:
@@ -970,8 +1083,9 @@ def stage_json(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> St
     if not issues and not executions:
         raise IngestError("no_issues", decoded.file_name)
     try:
+        _create_canon_table(cur)
         _load(cur, "zt_norm", [_json_row(n, k, o, ctx) for n, (k, o) in enumerate(issues)], NORM_SCHEMA)
-        _require_projects(cur, decoded)
+        projects = _require_projects(cur, decoded)
         exec_rows = [{"rownum": n, "project_key": ctx.project_key or (f"ZT{_positive(o.get('project'))}"
                                                                       if _positive(o.get("project")) else None),
                       "name": _text(o.get("name")), "status": _text(o.get("status")),
@@ -981,6 +1095,7 @@ def stage_json(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> St
         if any(r["project_key"] is None for r in exec_rows):
             raise IngestError("zentao_project_required", decoded.file_name)
         _load(cur, "zt_exec", [r for r in exec_rows if r["name"]], SPRINT_SCHEMA)
+        create_map_table(cur, sorted(set(projects) | {r["project_key"] for r in exec_rows}))
         _dates_and_issues(cur, ctx, len(issues))
         warnings = _report(cur, len(issues), None, None) if issues else []
         states = "CASE status " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SPRINT_STATES.items()) + " END"

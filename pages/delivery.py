@@ -91,7 +91,7 @@ else:
         "delta": events["delta"].astype("float64"),
         "cause": [t(f"event.cause_{x}") for x in events["cause"]] if "cause" in events else "",
     })
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    st.dataframe(table, hide_index=True, width="stretch", placeholder="—", column_config={
         "day": st.column_config.TextColumn(t("chart.day")),
         "issue_key": st.column_config.TextColumn(t("delivery.col_issue")),
         "event": st.column_config.TextColumn(t("delivery.col_event")),

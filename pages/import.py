@@ -154,10 +154,13 @@ if not len(history):
 else:
     project = proj.get_project(cur, state.current_project(cur) or "") or {"timezone": "Asia/Shanghai"}
     history["imported_at"] = [c.local_time(x, project["timezone"]) for x in history["imported_at"]]
+    history["exported_at"] = [None if pd.isna(x) else c.local_time(x, project["timezone"])
+                              for x in history["exported_at"]]
     history["source_format"] = [c.format_label(x) for x in history["source_format"]]
-    st.dataframe(history[["imported_at", "file_name", "project_key", "source_format", "rows", "warnings",
-                          "imported_by"]], hide_index=True, width="stretch", placeholder="—", column_config={
+    st.dataframe(history[["imported_at", "exported_at", "file_name", "project_key", "source_format", "rows",
+                          "warnings", "imported_by"]], hide_index=True, width="stretch", placeholder="—", column_config={
         "imported_at": st.column_config.TextColumn(t("import.col_time", tz=project["timezone"])),
+        "exported_at": st.column_config.TextColumn(t("import.col_exported"), help=t("import.col_exported_help")),
         "file_name": st.column_config.TextColumn(t("import.col_file")),
         "project_key": st.column_config.TextColumn(t("import.col_project")),
         "source_format": st.column_config.TextColumn(t("import.col_format")),

@@ -71,8 +71,10 @@ elif len(modules):
 else:
     st.caption(t("quality.no_modules"))
 if len(modules):
-    table = modules[["module", "defects", "size", "density", "ucl", "lcl"]]
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    # Unknown sizes are NaN, not None, so the table shows its "—" placeholder rather than the word None.
+    table = modules[["module", "defects", "size", "density", "ucl", "lcl"]].astype(
+        {"size": "float64", "density": "float64", "ucl": "float64", "lcl": "float64"})
+    st.dataframe(table, hide_index=True, width="stretch", placeholder="—", column_config={
         "module": st.column_config.TextColumn(t("quality.col_module")),
         "defects": st.column_config.NumberColumn(t("quality.col_defects"), format="%d"),
         "size": st.column_config.NumberColumn(t("quality.col_size"), format="%.2f"),

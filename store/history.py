@@ -17,9 +17,12 @@ Snapshot diff (called by store/load.commit_import inside the import's transactio
       sprint           membership changed (compared as sets): JSON arrays of names before/after, as jira-json.
       story_points, original_estimate_h, remaining_estimate_h
                        value changed: numeric text before/after ('5', '0.5'; NULL = no estimate).
+    Not derived: todo <-> in_progress moves and resolution changes (dated at the export they would mislead the
+    flow metrics and burndown's strict mode more than their absence does; the current values stand).
     Only where the tracker gave no history: no row is derived for an (issue, field) that has a tracker row in
     `changes` (author other than 'snapshot-diff'), and tracker rows arriving later replace derived ones.
-    A first import of a project costs nothing here (no issue has an earlier snapshot).
+    A first import of a project costs nothing here (no issue has an earlier snapshot); a later one joins the
+    staged rows with the current issue rows once and materializes only the pairs that differ.
 
     reopen_count (NULL = unknown): an issue with at least two snapshots, in a project whose tracker gave no
     status history, gets the number of derived reopens (0 when none happened); a count known from an export
@@ -47,8 +50,15 @@ what it overwrote, so that the database is as if the import had never been made:
     * the imports row; a project left with nothing (no import, issue, sprint, history or work log, and
       nothing entered by the PMO: size, budget, targets, settings...) is removed;
     * an audit_log row, action 'delete'.
-Known limit: a project's reopen_count that came from tracker history and was raised by derived reopens before
-that history arrived is rebuilt from the snapshots on delete (greatest of the exports' counts).
+Known limits
+    * A reopen and a new completion both between two exports are invisible (done in both): derived counts are
+      a lower bound, as exact as the upload cadence.
+    * A project that first got derived reopen counts and later tracker status history keeps the higher count on
+      import (never lowered); deleting an import rebuilds its issues from the snapshots, where the tracker's
+      count stands.
+    * Databases made before this module: the exported_at of old imports is backfilled from their snapshots, and
+      each old import's sprint names (plus the values of the import that last updated each sprint) become its
+      sprint snapshots; sprint dates an old import gave and a later one overwrote cannot come back.
 """
 from __future__ import annotations
 
@@ -56,7 +66,6 @@ import json
 from datetime import datetime, timezone
 
 AUTHOR = "snapshot-diff"
-DERIVED_FIELDS = ("status_category", "sprint", "story_points", "original_estimate_h", "remaining_estimate_h")
 _DIFF_COLS = ("status_category", "done_at", "sprints", "story_points", "original_estimate_h", "remaining_estimate_h")
 _SHORT = {"status_category": "status", "done_at": "done_at", "sprints": "sprints", "story_points": "sp",
           "original_estimate_h": "oe", "remaining_estimate_h": "re"}

@@ -35,6 +35,10 @@ def test_the_report_of_a_second_export_shows_new_updated_and_derived_history(pul
     shown = texts(at)
     assert "Export taken 2026-09-30 17:00 (Asia/Shanghai): the latest Updated date in the file." in shown
     assert "1 issue(s) name a parent that no issue of the project has (first: HIS-99)" in shown
+    # past imports show when each export was taken, the order history follows
+    history = [d.value for d in at.dataframe if "file_name" in d.value.columns][0]
+    assert history[["file_name", "exported_at"]].values.tolist()[:2] == [
+        [B.name, "2026-09-30 17:00"], [A.name, "2026-08-31 17:00"]]
 
 
 def test_unmapped_values_are_mapped_inline_and_replayed(pulse_db):

@@ -46,7 +46,7 @@ def codes(result):
 # Worked by hand from tests/data/gitlab/issues_12x.csv (dates are UTC as the headers say; the due date is a
 # local day, 00:00 Asia/Shanghai).
 EXPECTED_12X = [
-    ("#1", "Login fails on Safari", "bug", "bug", "Closed", "done", None, None, "1", "2",
+    ("#1", "Login fails on Safari", "bug", "bug", "Closed", "done", None, "delivered", "1", "2",
      utc(2024, 6, 3, 1), utc(2024, 6, 7, 9, 30), utc(2024, 6, 7, 9, 30), utc(2024, 6, 9, 16), 3.0, 2.0, 1.5,
      "Han Meimei", "Li Lei", [], ["type::bug", "priority::1", "severity::2", "frontend"], ["Sprint 12"],
      ["Sprint 12"], None, None),
@@ -59,7 +59,7 @@ EXPECTED_12X = [
     ("#4", "Write release notes", "other", None, "Doing", "in_progress", None, None, "P2", None,
      utc(2024, 6, 6, 5), None, None, None, 1.0, 1.0, 0.5, "Li Lei", "Li Lei", [], ["Doing", "P2"], [], ["v2.0"],
      None, None),
-    ("#5", "Old ticket", "other", None, "Closed", "done", None, None, None, None,
+    ("#5", "Old ticket", "other", None, "Closed", "done", None, "delivered", None, None,
      utc(2024, 6, 1), utc(2024, 6, 20, 10), utc(2024, 6, 20, 10), None, None, None, 0.0, None, "Li Lei", [], [], [],
      [], None, None),
 ]
@@ -74,6 +74,7 @@ def test_csv_12x_whole_rows(cur):
     assert w["done_date_from_updated"]["count"] == 1            # #5: closed, no Closed At
     assert w["milestones_as_sprints"]["names"] == ["Sprint 12"]
     assert w["estimate_coverage"] == {"code": "estimate_coverage", "estimated": 2, "in_scope": 5}
+    assert w["resolution_assumed_delivered"] == {"code": "resolution_assumed_delivered", "count": 2}   # #1, #5
     assert cur.execute("SELECT name, source FROM sprints").fetchall() == [("Sprint 12", "names-only")]
 
 
@@ -83,7 +84,7 @@ def test_csv_18_3_title_first_and_slash_scoped_labels(cur):
         ("#7", "Search is slow", "bug", "bug", "doing", "in_progress", None, None, "critical", None,
          utc(2024, 7, 1, 1), None, None, None, 2.0, 3.0, 1.0, "Han Meimei", "Li Lei", [],
          ["kind/bug", "priority/critical", "status::doing"], [], [], None, None),
-        ("#8", "Add filters", "story", "feature", "Closed", "done", None, None, None, None,
+        ("#8", "Add filters", "story", "feature", "Closed", "done", None, "delivered", None, None,
          utc(2024, 7, 1, 2), utc(2024, 7, 5, 2), utc(2024, 7, 5, 2), None, 3.0, None, 2.0, None, "Li Lei", [],
          ["feature", "sprint::Iteration 3"], ["Iteration 3"], ["Iteration 3"], None, None),
     ]
@@ -95,16 +96,17 @@ def test_csv_18_4_work_items_human_times_and_parents(cur):
         ("#10", "Payment API", "story", "feature", "2 - in dev", "in_progress", None, None, None, None,
          utc(2025, 1, 2, 3, 4, 5), None, None, utc(2025, 1, 30, 16), 5.0, 10.0, 0.5, "Li Lei, Han Meimei", "Li Lei",
          [], ["type::feature", "workflow::2 - in dev"], ["Iteration 5"], ["Iteration 5"], None, None),
-        ("#11", "Refund endpoint", "task", "Task", "Closed", "done", None, None, None, None,
+        ("#11", "Refund endpoint", "task", "Task", "Closed", "done", None, "delivered", None, None,
          utc(2025, 1, 3), utc(2025, 1, 9), utc(2025, 1, 9), None, None, 40.0, 1.5, "Han Meimei", "Han Meimei", [],
          [], [], [], "#10", None),
-        ("#12", "Crash on empty cart", "other", "Incident", "Closed", "done", None, None, None, "1",
+        ("#12", "Crash on empty cart", "other", "Incident", "Closed", "done", None, "delivered", None, "1",
          utc(2025, 1, 4), utc(2025, 1, 5), utc(2025, 1, 5), None, None, None, None, None, "Li Lei", [],
          ["severity::1"], [], [], None, None),
     ]
     w = codes(result)
     assert w["parent_not_in_file"]["count"] == 1                # #12's parent is a group epic
     assert w["unmapped_type"]["values"] == ["Incident"]
+    assert w["resolution_assumed_delivered"] == {"code": "resolution_assumed_delivered", "count": 2}   # #11, #12
 
 
 def test_project_override_and_value_map_override(cur):
@@ -138,7 +140,7 @@ def test_json_whole_rows_and_iterations(cur):
     result = ingest_file(cur, GITLAB / "issues_api.json")
     assert (result.source_format, result.project_key, result.rows, result.issues) == ("gitlab-json", "acme/shop", 3, 3)
     assert rows(cur, "acme/shop") == [
-        ("#1", "Login fails on Safari", "bug", "bug", "closed", "done", None, None, "2", None,
+        ("#1", "Login fails on Safari", "bug", "bug", "closed", "done", None, "delivered", "2", None,
          utc(2024, 6, 3, 1), utc(2024, 6, 14, 8), utc(2024, 6, 14, 8), None, 2.0, 1.0, 2.0, "Li Lei", "Han Meimei", [],
          ["type::bug", "priority::2", "frontend"], ["2024-06-03 - 2024-06-16"], ["Release 1.0"], None, None),
         ("#2", "Wishlist", "story", "Enhancement", "Doing", "in_progress", None, None, None, None,

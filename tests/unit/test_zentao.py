@@ -293,7 +293,7 @@ TASK_ZH = [
     ("TASK-1", "开发登录功能", "task", "开发", "进行中", "in_progress", None, None, "2", None,
      sh(2024, 5, 5), sh(2024, 5, 13), None, None, sh(2024, 5, 17), None, 16.0, 4.0, 10.0, "张三", "王经理",
      ["登录"], [], ["迭代1"], [], None, None, 0),
-    ("TASK-2", "登录接口", "subtask", "开发", "已完成", "done", None, None, "2", None,
+    ("TASK-2", "登录接口", "subtask", "开发", "已完成", "done", None, "delivered", "2", None,
      sh(2024, 5, 5), sh(2024, 5, 10), sh(2024, 5, 10), sh(2024, 5, 10), sh(2024, 5, 10), None, 8.0, 0.0, 6.0, "张三",
      "王经理", ["登录"], [], ["迭代1"], [], None, None, 0),
     ("TASK-3", "登录页面", "subtask", "开发", "进行中", "in_progress", None, None, "2", None,
@@ -324,6 +324,7 @@ def test_task_zh_whole_rows(cur):
     assert result.warnings == [
         {"code": "zentao_child_tasks_unlinked", "count": 2},
         {"code": "hours_coverage", "estimated": 6, "in_scope": 6},
+        {"code": "resolution_assumed_delivered", "count": 1},          # TASK-2: 已完成, no 关闭原因
     ]
 
 
@@ -375,7 +376,7 @@ STORY_ZH = [
     ("STORY-1", "用户登录", "requirement", "功能", "研发中", "in_progress", None, None, "1", None,
      sh(2024, 5, 2, 10), sh(2024, 5, 6, 9), None, None, None, None, 8.0, None, None, "张三", "产品经理",
      ["登录"], ["登录"], [], [], None, None, None),
-    ("STORY-2", "在线退款", "requirement", "功能", "已发布", "done", None, None, "1", None,
+    ("STORY-2", "在线退款", "requirement", "功能", "已发布", "done", None, "delivered", "1", None,
      sh(2024, 5, 2, 11), sh(2024, 5, 28, 17), sh(2024, 5, 28, 17), sh(2024, 5, 28, 17), None, None, 16.0, None, None,
      "李四", "产品经理", ["支付/退款"], [], [], [], None, None, None),
     ("STORY-3", "报表按部门筛选", "requirement", "功能", "草稿", "todo", None, None, "3", None,
@@ -390,7 +391,7 @@ STORY_ZH = [
     ("STORY-6", "数据导入模板", "requirement", "接口", "评审中", "todo", None, None, "3", None,
      sh(2024, 5, 10, 10), sh(2024, 5, 10, 10), None, None, None, None, 6.0, None, None, "产品经理", "产品经理",
      [], [], [], [], None, None, None),
-    ("STORY-7", "退款审批", "requirement", "功能", "研发完毕", "done", None, None, "2", None,
+    ("STORY-7", "退款审批", "requirement", "功能", "研发完毕", "done", None, "delivered", "2", None,
      sh(2024, 5, 4, 10), sh(2024, 5, 20, 18), sh(2024, 5, 20, 18), sh(2024, 5, 20, 18), None, None, 12.0, None, None,
      "李四", "产品经理", ["支付/退款"], [], [], [], None, None, None),
     ("STORY-8", "报表导出", "requirement", "功能", "测试中", "in_progress", None, None, "2", None,
@@ -410,7 +411,8 @@ def test_story_zh_whole_rows(cur):
     assert cur.execute("SELECT name FROM projects").fetchall() == [("智慧园区",)]
     # Released and developed stories are done but not closed: their done date is the last edit, said so.
     assert result.warnings == [{"code": "done_date_from_updated", "count": 2},
-                               {"code": "hours_coverage", "estimated": 9, "in_scope": 9}]
+                               {"code": "hours_coverage", "estimated": 9, "in_scope": 9},
+                               {"code": "resolution_assumed_delivered", "count": 2}]   # STORY-2, STORY-7
 
 
 def test_story_points_instance_and_story_concept(cur, tmp_path):
@@ -537,13 +539,13 @@ PARK_JSON = [
     ("TASK-41", "接口联调", "task", "devel", "doing", "in_progress", None, None, "3", None,
      utc(2024, 6, 10, 2), utc(2024, 6, 14, 9, 30), None, None, sh(2024, 6, 21), None, 10.0, 4.0, 6.0, "开发一",
      "项目经理", [], [], ["迭代3"], [], None, None, 0),
-    ("TASK-42", "重试机制", "subtask", "devel", "done", "done", None, None, "3", None,
+    ("TASK-42", "重试机制", "subtask", "devel", "done", "done", None, "delivered", "3", None,
      utc(2024, 6, 10, 2), utc(2024, 6, 14, 9, 30), utc(2024, 6, 14, 9, 30), utc(2024, 6, 14, 9, 30), sh(2024, 6, 21),
      None, 4.0, 0.0, 5.0, "开发一", "项目经理", [], ["from_bug:BUG-31"], ["迭代3"], [], "TASK-41", None, 1),
     ("TASK-43", "旧接口文档", "task", "affair", "cancel", "done", "cancel", "invalid", "3", None,
      utc(2024, 6, 10, 3), utc(2024, 6, 11, 3), utc(2024, 6, 11, 3), utc(2024, 6, 11, 3), sh(2024, 6, 21), None,
      2.0, 0.0, 0.0, "项目经理", "项目经理", [], [], ["迭代3"], [], None, None, 0),
-    ("STORY-51", "接口自动重试", "requirement", "feature", "tested", "done", None, None, "2", None,
+    ("STORY-51", "接口自动重试", "requirement", "feature", "tested", "done", None, "delivered", "2", None,
      utc(2024, 6, 5, 1), utc(2024, 6, 15, 6), utc(2024, 6, 15, 6), utc(2024, 6, 15, 6), None, None, 6.0, None, None,
      "产品一", "产品一", [], [], [], [], None, None, 0),
     ("STORY-52", "接口监控（拆分前）", "requirement", "feature", "closed", "done", "subdivided", "invalid", "2", None,
@@ -557,7 +559,8 @@ def test_json_lines_of_bugs_tasks_stories_and_executions(cur):
     assert (result.source_format, result.project_key, result.rows, result.issues) == ("zentao-json", "PARK", 9, 7)
     assert rows(cur, "PARK") == PARK_JSON
     assert result.warnings == [{"code": "done_date_from_updated", "count": 1}, {"code": "zentao_ids_only", "count": 3},
-                               {"code": "hours_coverage", "estimated": 4, "in_scope": 4}]
+                               {"code": "hours_coverage", "estimated": 4, "in_scope": 4},
+                               {"code": "resolution_assumed_delivered", "count": 2}]   # TASK-42, STORY-51
     # Executions: dates are whole days in the source zone, the end day included; the deleted one is left out.
     assert cur.execute("SELECT name, state, start_at, end_at, completed_at, source FROM sprints "
                        "ORDER BY name").fetchall() == [
