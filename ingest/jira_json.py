@@ -41,6 +41,7 @@ import pyarrow as pa
 
 from ingest.detect import Format, Probe, register
 from ingest.errors import IngestError, warning
+from ingest.gitlab import load_rows
 from ingest.value_maps import create_map_table, join_map
 from store.load import ISSUE_COLUMNS, Staged
 
@@ -484,18 +485,8 @@ def _ts(expr: str) -> str:
             f"THEN try_cast({expr} AS TIMESTAMPTZ) ELSE timezone($tz, try_cast({expr} AS TIMESTAMP)) END")
 
 
-def _load(cur, name: str, rows: list[dict], schema: pa.Schema) -> None:
-    """A temp table from Python rows, through a registered Arrow table (values never enter the SQL text)."""
-    table = pa.Table.from_pylist(rows, schema=schema)
-    view = f"{name}_arrow"
-    # DuckDB 2.0 refuses register() while an earlier execute() on this cursor is unread (e.g. a fetchone()
-    # on a one-row SELECT before staging): finish it first.
-    cur.complete()
-    cur.register(view, table)
-    try:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
-    finally:
-        cur.unregister(view)
+# DuckDB 2.0 refuses register() while an earlier execute() on this cursor is unread: load_rows finishes it.
+_load = load_rows
 
 
 def _execute(cur, sql: str, params: dict | None = None) -> None:
