@@ -458,27 +458,30 @@ def _read_xlsx(cur, decoded) -> list[str]:
 
 
 def _check_cells(cur, decoded, header: list[str], cols: dict[str, int]) -> tuple[int, int]:
-    """Drop the free-text lines from zt_cells and check every ID. Returns the number of records and the rowid of
-    the file's first record (a record's number is rowid - base: inside a transaction DuckDB numbers a new temp
-    table's rows from a large base)."""
-    base = cur.execute("SELECT min(rowid) FROM zt_cells").fetchone()[0]
+    """Drop the free-text lines from zt_cells and check every ID (one scan; the DELETE only when there is such a
+    line). Returns the number of records and the rowid of the file's first record (a record's number is
+    rowid - base: inside a transaction DuckDB numbers a new temp table's rows from a large base)."""
     needed, date_idx = _needed(cols)
-    id_c = _cell(cols["id"], date_idx)
-    others = [f"{_cell(i, date_idx)} IS NULL" for i in needed if i != cols["id"]] or ["true"]
+    others = " AND ".join(f"{_cell(i, date_idx)} IS NULL" for i in needed if i != cols["id"]) or "true"
     # A record with nothing but free text in its first cell (`任务名称前有'>'标记的为子任务`) or nothing at all.
-    cur.execute(f"DELETE FROM zt_cells WHERE NOT coalesce(regexp_full_match({id_c}, '[0-9]+(\\.0+)?'), false) "
-                f"AND {' AND '.join(others)}")
-    rows = cur.execute("SELECT count(*) FROM zt_cells").fetchone()[0]
+    junk = f"CASE WHEN ok THEN false ELSE {others} END"
+    base, total, n_junk, bad_row, bad_value = cur.execute(f"""
+        SELECT min(rowid), count(*), count(*) FILTER (WHERE junk), min(rowid) FILTER (WHERE NOT ok AND NOT junk),
+               arg_min(id, rowid) FILTER (WHERE NOT ok AND NOT junk)
+        FROM (SELECT *, {junk} AS junk
+              FROM (SELECT *, coalesce(regexp_full_match(id, '[0-9]+(\\.0+)?'), false) AS ok
+                    FROM (SELECT rowid, {_cell(cols['id'], date_idx)} AS id, * FROM zt_cells)))""").fetchone()
+    if n_junk:
+        cur.execute(f"DELETE FROM zt_cells WHERE NOT coalesce(regexp_full_match({_cell(cols['id'], date_idx)}, "
+                    f"'[0-9]+(\\.0+)?'), false) AND {others}")
+    rows = total - n_junk
     if rows == 0:
         raise IngestError("no_rows", decoded.file_name)
-    bad = cur.execute(f"SELECT rowid - {base}, {id_c} FROM zt_cells WHERE NOT coalesce(regexp_full_match({id_c}, "
-                      f"'[0-9]+(\\.0+)?'), false) ORDER BY rowid LIMIT 1").fetchall()
-    if bad:
-        rownum, value = bad[0]
-        if value is None:
-            raise IngestError("empty_key", decoded.file_name, row=rownum + 2, column=header[cols["id"]])
-        raise IngestError("zentao_bad_id", decoded.file_name, row=rownum + 2, column=header[cols["id"]],
-                          value=value)
+    if bad_row is not None:
+        if bad_value is None:
+            raise IngestError("empty_key", decoded.file_name, row=bad_row - base + 2, column=header[cols["id"]])
+        raise IngestError("zentao_bad_id", decoded.file_name, row=bad_row - base + 2, column=header[cols["id"]],
+                          value=bad_value)
     return rows, base
 
 
@@ -499,13 +502,20 @@ def _sprints_sql(label: str, code: str) -> str:
     return f"CASE WHEN {_has_value(label, code)} AND {label} IS NOT NULL THEN [{label}] ELSE []::VARCHAR[] END"
 
 
-def _split_dict(cur, kind: str, cols: dict[str, int]) -> None:
+def _split_fields(cols: dict[str, int], ctx, project_only: bool = False) -> list[str]:
+    """The `名称(#key)` fields read from zt_cells (a project the user gave leaves 所属项目 / 所属产品 unused)."""
+    owners = ("project", "product")
+    return [f for f in SPLIT_FIELDS if f in cols and (f in owners if project_only
+                                                      else not (ctx.project_key and f in owners))]
+
+
+def _split_dict(cur, kind: str, cols: dict[str, int], ctx) -> None:
     """zt_dict: every distinct cell `v` of the `名称(#key)` columns (SPLIT_FIELDS; none of them is a date column:
     their header names are apart in FIELDS), trimmed and split once into label `l` and key `k` (_label, _code), with
     what the fields make of them: `lw` lower(l); `sc`, `rc`, `gc` the ZenTao code of the label as a status, a
     resolution / close reason, a story stage (LABELS); `sev` the severity, `comp` the components of a module,
     `spr` the sprints of an execution."""
-    idx = sorted({cols[f] for f in SPLIT_FIELDS if f in cols})
+    idx = sorted({cols[f] for f in _split_fields(cols, ctx)})
     values = " UNION ALL ".join(f"SELECT c{i} AS v FROM zt_cells" for i in idx) or "SELECT NULL::VARCHAR AS v"
     cur.execute(f"""
         CREATE OR REPLACE TEMP TABLE zt_dict AS
@@ -516,10 +526,31 @@ def _split_dict(cur, kind: str, cols: dict[str, int]) -> None:
               FROM (SELECT v, {_trim_sql('v')} AS t FROM (SELECT DISTINCT v FROM ({values}) WHERE v IS NOT NULL)))""")
 
 
-def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int, project_only: bool = False) -> str:
+def _dict_classes(cur, project_key: str) -> None:
+    """For a bug export of one project: add to zt_dict the status category `cat` and resolution class `res` each
+    value gives, as _stage_issues would find them per row (a bug's status and resolution each come from one cell,
+    so per distinct value is the same; six joins fewer per row). Needs `_maps` and zt_canon."""
+    def canon(alias: str, kind: str, expr: str) -> str:
+        return f"LEFT JOIN zt_canon {alias} ON {alias}.kind = '{kind}' AND {alias}.code = lower(trim({expr}))"
+    # status_code and resolution_code as _norm_sql writes them for a bug
+    status, reason = "coalesce(d.k, d.sc, d.lw)", "coalesce(d.k, d.rc, d.lw)"
+    _execute(cur, f"""
+        CREATE OR REPLACE TEMP TABLE zt_dict AS
+        SELECT d.*, coalesce(ms1.canonical, ms2.canonical, zs.canonical) AS cat,
+               CASE WHEN d.l IS NOT NULL THEN coalesce(mr1.canonical, mr2.canonical, zr.canonical) END AS res
+        FROM zt_dict d
+        {join_map('ms1', 'status', 'd.l', '$p')} {join_map('ms2', 'status', status, '$p')}
+        {canon('zs', 'status', status)}
+        {join_map('mr1', 'resolution', 'd.l', '$p')} {join_map('mr2', 'resolution', reason, '$p')}
+        {canon('zr', 'resolution', reason)}""", {"p": project_key})
+
+
+def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int, project_only: bool = False,
+              classes: bool = False) -> str:
     """The zt_norm columns over zt_cells (a query): labels and codes split (zt_dict, joined once per column), names
     cleaned, the project found; rownum is the record's number in the file. Date columns are left as written
-    (_stage_issues reads them through _date_text_sql). project_only: rownum and project_key alone."""
+    (_stage_issues reads them through _date_text_sql). project_only: rownum and project_key alone. classes: add
+    the status category and resolution class zt_dict holds (_dict_classes) as cat_c and res_c."""
     _, date_idx = _needed(cols)
 
     def c(field: str) -> str:
@@ -529,13 +560,13 @@ def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int, proj
         return f"c{cols[field]}" if field in cols else "NULL::VARCHAR"
 
     # `名称(#key)` fields: split once per distinct value (zt_dict), then used by name: l_<field>, k_<field>, ...
-    # (a project the user gave leaves 所属项目 / 所属产品 unused: not joined)
-    owners = ("project", "product")
-    split = [f for f in SPLIT_FIELDS if f in cols and (f in owners if project_only
-                                                        else not (ctx.project_key and f in owners))]
+    split = _split_fields(cols, ctx, project_only)
     joins = "".join(f" LEFT JOIN zt_dict d{i} ON d{i}.v = x.c{i}" for i in sorted({cols[f] for f in split}))
     split_cols = "".join(f", d{cols[f]}.{name} AS {name}_{f}" for f in split
                          for name in ("l", "k", "lw", "sc", "rc", "gc", "sev", "comp", "spr"))
+    if classes:
+        split_cols += "".join(f", d{cols[f]}.{name} AS {name}_{f}" for f, name in (("status", "cat"),
+                                                                                   ("resolution", "res")) if f in split)
 
     def dict_col(name: str, field: str) -> str:
         return f"{name}_{field}" if field in split else "NULL::VARCHAR"
@@ -615,6 +646,7 @@ def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int, proj
                status_raw, status_code, resolution_raw, resolution_code, priority, severity, assignee, reporter,
                created, updated, due, resolved, closed, finished, canceled, reopen_count, original_txt,
                remaining_txt, spent_txt, points_txt, components, sprints, labels, parent_key, false AS ids_only
+               {", cat_c, res_c" if classes else ""}
         FROM (
             SELECT v.rownum, '{kind}' AS kind, split_part({c('id')}, '.', 1) AS zt_id,
                    {project_key} AS project_key, {project_name} AS project_name, {title} AS title,
@@ -627,6 +659,7 @@ def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int, proj
                    {reopen} AS reopen_count, {original} AS original_txt, {c('left')} AS remaining_txt,
                    {c('consumed')} AS spent_txt, {points} AS points_txt, {components} AS components,
                    {sprints} AS sprints, {labels} AS labels, {parent_key} AS parent_key
+                   {f", {dict_col('cat', 'status')} AS cat_c, {dict_col('res', 'resolution')} AS res_c" if classes else ""}
             FROM (SELECT x.*, x.rowid - {base} AS rownum{split_cols}
                   FROM zt_cells x{joins}) v)"""
 
@@ -805,12 +838,13 @@ def _create_canon_table(cur) -> None:
 
 
 def _stage_issues(cur, ctx, family: str | None, source: str = "zt_norm", dates_kept=DATE_FIELDS,
-                  hours_kept=HOUR_TEXTS) -> None:
+                  hours_kept=HOUR_TEXTS, classes: bool = False) -> None:
     """stage_issues from the zt_norm rows of `source` (needs `_maps` and zt_canon). Status and resolution: value_maps
     (the PMO's rows for the project, then '*', then the generic defaults) for the label, then for the code, then
     ZenTao's own meaning of the code (CODES). Besides the canonical columns, what the report needs: the text and a
     flag of each date in `dates_kept` that did not parse, of each hour text in `hours_kept` (the others are absent
-    from the file), the record number `rownum`, ...
+    from the file), the record number `rownum`, ... classes: `source` has them already as cat_c and res_c
+    (_dict_classes).
 
     Dates: the date columns of `source` are read through _date_text_sql (a CSV's cells as written; zt_norm's texts
     come out unchanged). With the ISO family, a text strptime reads as `%Y-%m-%d %H:%M:%S` (what ZenTao writes) is
@@ -825,17 +859,30 @@ def _stage_issues(cur, ctx, family: str | None, source: str = "zt_norm", dates_k
     # (strptime failing costs 5x what it costs to succeed: the zero dates, 19 bytes too, are not tried)
     fast = ("CASE WHEN strlen({0}) = 19 AND NOT starts_with({0}, '0000') THEN try_strptime({0}, '%Y-%m-%d %H:%M:%S') "
             "END" if fam == "iso" else "NULL::TIMESTAMP")
-    quick = ", ".join(f"{fast.format(f)} AS q_{f}" for f in DATE_FIELDS)
-    texts = ", ".join(f"CASE WHEN q_{f} IS NULL THEN {_date_text_sql(f)} END AS t_{f}" for f in DATE_FIELDS)
-    normed = ", ".join(f"{dates.normalized(f't_{f}')} AS n_{f}" for f in DATE_FIELDS)
-    shaped = ", ".join(f"{dates.shape_sql(f'n_{f}')} AS k_{f}" for f in DATE_FIELDS)
+    # (a date column the file does not have is NULL throughout: not parsed)
+    quick = ", ".join(f"{fast.format(f)} AS q_{f}" if f in dates_kept else f"NULL::TIMESTAMP AS q_{f}"
+                      for f in DATE_FIELDS)
+    texts = ", ".join(f"CASE WHEN q_{f} IS NULL THEN {_date_text_sql(f)} END AS t_{f}" if f in dates_kept
+                      else f"NULL::VARCHAR AS t_{f}" for f in DATE_FIELDS)
+    normed = ", ".join(f"{dates.normalized(f't_{f}')} AS n_{f}" for f in dates_kept) or "NULL AS n_"
+    shaped = ", ".join(f"{dates.shape_sql(f'n_{f}')} AS k_{f}" for f in dates_kept) or "NULL AS k_"
     ts = ", ".join(f"CASE WHEN q_{f} IS NOT NULL THEN timezone($tz, q_{f}) "
                    f"WHEN contains(t_{f}, 'T') AND regexp_matches(t_{f}, 'T.*(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
                    f"THEN try_cast(t_{f} AS TIMESTAMPTZ) "
                    f"ELSE timezone($tz, {dates.parse_shaped_sql(f'n_{f}', f'k_{f}', fam)}) END AS {f}_ts"
-                   for f in DATE_FIELDS)
+                   if f in dates_kept else f"NULL::TIMESTAMPTZ AS {f}_ts" for f in DATE_FIELDS)
     hour_of = {"original_txt": "original_h", "remaining_txt": "remaining_h", "spent_txt": "spent_h",
                "points_txt": "points"}
+    mapped, joins = "", ""
+    if not classes:
+        mapped = ("coalesce(ms1.canonical, ms2.canonical, zs.canonical) AS cat_c, "
+                  "coalesce(mr1.canonical, mr2.canonical, zr.canonical) AS res_c,")
+        joins = "\n".join([join_map('ms1', 'status', 'n.status_raw', 'n.project_key'),
+                           join_map('ms2', 'status', 'n.status_code', 'n.project_key'),
+                           canon('zs', 'status', 'n.status_code'),
+                           join_map('mr1', 'resolution', 'n.resolution_raw', 'n.project_key'),
+                           join_map('mr2', 'resolution', 'n.resolution_code', 'n.project_key'),
+                           canon('zr', 'resolution', 'n.resolution_code')])
     report = "".join(f", t_{f} AS {f}, t_{f} IS NOT NULL AND {f}_ts IS NULL AS bad_{f}" for f in dates_kept)
     report += "".join(f", {h}, {h} IS NOT NULL AND {hour_of[h]} IS NULL AS bad_{h}" for h in hours_kept)
     _execute(cur, f"""
@@ -849,18 +896,10 @@ def _stage_issues(cur, ctx, family: str | None, source: str = "zt_norm", dates_k
         ), shaped AS (
             SELECT *, {shaped} FROM normed
         ), m AS (
-            SELECT n.*, {ts},
-                   coalesce(ms1.canonical, ms2.canonical, zs.canonical) AS cat_c,
-                   coalesce(mr1.canonical, mr2.canonical, zr.canonical) AS res_c,
+            SELECT n.*, {ts}, {mapped}
                    {_hours('n.original_txt')} AS original_h, {_hours('n.remaining_txt')} AS remaining_h,
                    {_hours('n.spent_txt')} AS spent_h, {_hours('n.points_txt')} AS points
-            FROM shaped n
-            {join_map('ms1', 'status', 'n.status_raw', 'n.project_key')}
-            {join_map('ms2', 'status', 'n.status_code', 'n.project_key')}
-            {canon('zs', 'status', 'n.status_code')}
-            {join_map('mr1', 'resolution', 'n.resolution_raw', 'n.project_key')}
-            {join_map('mr2', 'resolution', 'n.resolution_code', 'n.project_key')}
-            {canon('zr', 'resolution', 'n.resolution_code')}
+            FROM shaped n {joins}
         ), d AS (
             SELECT *, coalesce(cat_c, 'todo') AS cat,
                    CASE kind WHEN 'bug' THEN coalesce(resolved_ts, closed_ts)
@@ -895,7 +934,7 @@ def _stage_issues(cur, ctx, family: str | None, source: str = "zt_norm", dates_k
 def _dates_and_issues(cur, ctx, rows: int, source: str = "zt_norm", table: str = "zt_norm",
                       columns: list[str] | None = None, created: str | None = "created",
                       updated: str | None = "updated", rownum: str = "rownum", dates_kept=DATE_FIELDS,
-                      hours_kept=HOUR_TEXTS):
+                      hours_kept=HOUR_TEXTS, classes: bool = False):
     """One date family for the file (ingest/dates.py), then stage_issues from `source`. The vote reads the date
     `columns` of `table` (zt_norm, or expressions over zt_cells for a CSV/XLSX); a large file votes on an evenly
     spaced sample (`rownum`: the record number in `table`); the whole file votes instead when the sample's family
@@ -906,13 +945,13 @@ def _dates_and_issues(cur, ctx, rows: int, source: str = "zt_norm", table: str =
         cur.execute(f"CREATE OR REPLACE TEMP VIEW zt_date_sample AS SELECT * FROM {table} "
                     f"WHERE {rownum} % {-(-rows // DATE_SAMPLE_ROWS)} = 0")
     choice = dates.infer_family(cur, "zt_date_sample" if sampled else table, columns, created, updated)
-    _stage_issues(cur, ctx, choice.family, source, dates_kept, hours_kept)
+    _stage_issues(cur, ctx, choice.family, source, dates_kept, hours_kept, classes)
     any_bad = " OR ".join(f"bad_{f}" for f in dates_kept) or "false"
     if sampled and (choice.ambiguous or cur.execute(
             f"SELECT coalesce(bool_or({any_bad}), false) FROM stage_issues").fetchone()[0]):
         full = dates.infer_family(cur, table, columns, created, updated)
         if full.family != choice.family:
-            _stage_issues(cur, ctx, full.family, source, dates_kept, hours_kept)
+            _stage_issues(cur, ctx, full.family, source, dates_kept, hours_kept, classes)
         choice = full
     cur.execute("DROP VIEW IF EXISTS zt_date_sample")
     return choice
@@ -1000,14 +1039,17 @@ def _stage_table(cur, decoded, ctx, kind: str, header: list[str], cols: dict[str
     if "id" not in cols:
         raise IngestError("missing_column", decoded.file_name, column=FIELDS[kind]["id"][0])
     rows, base = _check_cells(cur, decoded, header, cols)
-    _split_dict(cur, kind, cols)
-    norm = f"({_norm_sql(kind, cols, facts, ctx, base)})"
+    _split_dict(cur, kind, cols, ctx)
     if ctx.project_key:         # every record's project, as _norm_sql writes it
         projects = [ctx.project_key]
     else:
         projects = _require_projects(cur, decoded, f"({_norm_sql(kind, cols, facts, ctx, base, project_only=True)})")
     create_map_table(cur, projects)
     _create_canon_table(cur)
+    classes = kind == "bug" and len(projects) == 1
+    if classes:
+        _dict_classes(cur, projects[0])
+    norm = f"({_norm_sql(kind, cols, facts, ctx, base, classes=classes)})"
     clock.mark("ids_and_projects_check")
     _, date_idx = _needed(cols)
     date_cols = {f: _cell(cols[f], date_idx) for f in DATE_FIELDS if f in cols}
@@ -1016,7 +1058,7 @@ def _stage_table(cur, decoded, ctx, kind: str, header: list[str], cols: dict[str
                                 ("points_txt", "estimate"))
              if field in cols and (h != "original_txt" or not points) and (h != "points_txt" or points)]
     choice = _dates_and_issues(cur, ctx, rows, norm, "zt_cells", list(date_cols.values()), date_cols.get("created"),
-                               date_cols.get("updated"), f"(rowid - {base})", list(date_cols), hours)
+                               date_cols.get("updated"), f"(rowid - {base})", list(date_cols), hours, classes)
     cur.execute("DROP TABLE IF EXISTS zt_cells")
     cur.execute("DROP TABLE IF EXISTS zt_dict")
     clock.mark("date_inference_and_stage_issues")
