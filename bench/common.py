@@ -184,7 +184,8 @@ def warm(path: Path) -> None:
 
 def add_arguments(ap: argparse.ArgumentParser, file_name: str) -> None:
     """The options every ingest bench takes (`file_name` names the generated file in the help texts)."""
-    ap.add_argument("--rows", type=int, default=1_000_000, help=f"rows of the generated {file_name} (default 1,000,000)")
+    ap.add_argument("--rows", type=int, default=1_000_000,
+                    help=f"rows of the generated {file_name} (default 1,000,000)")
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs of (a) then (b), alternated; the fastest of each is compared (default 3)")
     ap.add_argument("--keep", action="store_true", help=f"keep the {file_name} and both databases")

@@ -95,7 +95,8 @@ def _columns() -> list[tuple[str, str]]:
         ("抄送给", f"CASE WHEN r_misc % 6 = 2 THEN {person('r_user + 3')} || ',' || {person('r_user + 7')} ELSE '' END"),
         ("由谁创建", person("r_rep")),
         ("创建日期", _dt("created")),
-        ("影响版本", "CASE WHEN r_misc % 2 = 0 THEN '主干(#trunk)' ELSE 'V1.' || (r_prod + 1) || '(#' || (r_prod + 3) || ')' END"),
+        ("影响版本", "CASE WHEN r_misc % 2 = 0 THEN '主干(#trunk)' "
+                  "ELSE 'V1.' || (r_prod + 1) || '(#' || (r_prod + 3) || ')' END"),
         ("指派给", f"CASE WHEN {closed} THEN 'Closed' ELSE {person('r_user')} END"),
         ("指派日期", _dt("created + INTERVAL 2 HOUR")),
         ("解决者", f"CASE WHEN {resolved} THEN {person('r_user')} ELSE '' END"),
@@ -106,9 +107,10 @@ def _columns() -> list[tuple[str, str]]:
                     f"ELSE {ZERO_DATETIME} END"),
         ("由谁关闭", f"CASE WHEN {closed} THEN {person('r_rep')} ELSE '' END"),
         ("关闭日期", f"CASE WHEN {closed} THEN {_dt('updated')} ELSE {ZERO_DATETIME} END"),
-        ("重复Bug", f"CASE WHEN {resolved} AND r_res % {len(RESOLUTIONS)} = 6 AND i > 0 THEN CAST(i - r_misc % i AS VARCHAR) "
-                   "ELSE '' END"),
-        ("相关Bug", "CASE WHEN r_misc % 20 = 3 THEN CAST(i // 2 + 1 AS VARCHAR) || ',' || CAST(i // 3 + 1 AS VARCHAR) ELSE '' END"),
+        ("重复Bug", f"CASE WHEN {resolved} AND r_res % {len(RESOLUTIONS)} = 6 AND i > 0 "
+                   "THEN CAST(i - r_misc % i AS VARCHAR) ELSE '' END"),
+        ("相关Bug", "CASE WHEN r_misc % 20 = 3 THEN CAST(i // 2 + 1 AS VARCHAR) || ',' || CAST(i // 3 + 1 AS VARCHAR) "
+                  "ELSE '' END"),
         ("相关用例", "CASE WHEN r_misc % 15 = 5 THEN '用例' || (i % 301 + 1) || '(#' || (i % 301 + 1) || ')' ELSE '' END"),
         ("最后修改者", person("r_user + r_misc")),
         ("修改日期", _dt("updated")),

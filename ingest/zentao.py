@@ -5,7 +5,8 @@ Reads FORMATS.md section 2 and METRICS.md G3-G6. Formats:
 * `zentao-bug`, `zentao-task`, `zentao-story`: the CSV written by `file/view/export2csv.html.php`, zh-cn or en
   labels (matched loosely: the story title is `{SRCommon}名称`, the sprint column 所属执行 / 所属迭代, or 所属项目 in
   exports older than ZenTao 15 where 项目 meant the iteration). Writer quirks handled: every data row carries one
-  extra empty cell (read with one spare column and null padding), the task export ends with a free-text line and
+  extra empty cell (read with one spare column: in parallel when every record has it, else serially with null
+  padding, as re-saved files need), the task export ends with a free-text line and
   no newline (`任务名称前有'>'标记的为子任务`, skipped), numeric cells may end in a TAB (newer exporters).
 * `zentao-xlsx`: the same three exports saved as XLSX (biz/max editions); bug, task or story is decided from the
   header. Read with pandas/calamine as text, then the same SQL as the CSV.
@@ -23,7 +24,8 @@ from its stage while it is active (研发中 -> in progress, 研发完毕 and la
 激活日期 / activatedDate means reopened at least once (1, a lower bound), an empty one never (0); without the
 column, unknown (NULL).
 
-All row work runs in DuckDB SQL; Python only reads headers and walks the parsed JSON into flat rows.
+All row work runs in DuckDB SQL; Python only reads headers and walks the parsed JSON into flat rows. A CSV is read
+once; its `名称(#key)` columns are split and mapped once per distinct value (bench/zentao.py, bench/README.md).
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from ingest import dates
 from ingest.decode import ProfileClock
 from ingest.detect import Format, Probe, register
 from ingest.errors import IngestError, csv_read_error, warning
-from ingest.value_maps import create_map_table, join_map
+from ingest.value_maps import create_map_table, join_map, lookup_sql
 from store.load import Staged
 
 PREFIX = {"bug": "BUG-", "task": "TASK-", "story": "STORY-"}
@@ -520,7 +522,8 @@ def _split_dict(cur, kind: str, cols: dict[str, int], ctx) -> None:
     cur.execute(f"""
         CREATE OR REPLACE TEMP TABLE zt_dict AS
         SELECT v, l, k, lower(l) AS lw, {_map_sql(LABELS[STATUS_DOMAIN[kind]])}[lower(l)] AS sc,
-               {_map_sql(LABELS[REASON_DOMAIN[kind]])}[lower(l)] AS rc, {_map_sql(LABELS['story_stage'])}[lower(l)] AS gc,
+               {_map_sql(LABELS[REASON_DOMAIN[kind]])}[lower(l)] AS rc,
+               {_map_sql(LABELS['story_stage'])}[lower(l)] AS gc,
                {_severity_sql('l', 'k')} AS sev, {_components_sql('l')} AS comp, {_sprints_sql('l', 'k')} AS spr
         FROM (SELECT v, {_label('t')} AS l, {_code('t')} AS k
               FROM (SELECT v, {_trim_sql('v')} AS t FROM (SELECT DISTINCT v FROM ({values}) WHERE v IS NOT NULL)))""")
@@ -529,20 +532,15 @@ def _split_dict(cur, kind: str, cols: dict[str, int], ctx) -> None:
 def _dict_classes(cur, project_key: str) -> None:
     """For a bug export of one project: add to zt_dict the status category `cat` and resolution class `res` each
     value gives, as _stage_issues would find them per row (a bug's status and resolution each come from one cell,
-    so per distinct value is the same; six joins fewer per row). Needs `_maps` and zt_canon."""
-    def canon(alias: str, kind: str, expr: str) -> str:
-        return f"LEFT JOIN zt_canon {alias} ON {alias}.kind = '{kind}' AND {alias}.code = lower(trim({expr}))"
+    so per distinct value is the same, and six joins fewer per row). value_maps as ingest/value_maps.py lookup_sql
+    reads it (the precedence of the `_maps` joins), then ZenTao's codes (CODES)."""
     # status_code and resolution_code as _norm_sql writes them for a bug
-    status, reason = "coalesce(d.k, d.sc, d.lw)", "coalesce(d.k, d.rc, d.lw)"
-    _execute(cur, f"""
-        CREATE OR REPLACE TEMP TABLE zt_dict AS
-        SELECT d.*, coalesce(ms1.canonical, ms2.canonical, zs.canonical) AS cat,
-               CASE WHEN d.l IS NOT NULL THEN coalesce(mr1.canonical, mr2.canonical, zr.canonical) END AS res
-        FROM zt_dict d
-        {join_map('ms1', 'status', 'd.l', '$p')} {join_map('ms2', 'status', status, '$p')}
-        {canon('zs', 'status', status)}
-        {join_map('mr1', 'resolution', 'd.l', '$p')} {join_map('mr2', 'resolution', reason, '$p')}
-        {canon('zr', 'resolution', reason)}""", {"p": project_key})
+    status, reason, pk = "coalesce(k, sc, lw)", "coalesce(k, rc, lw)", _literal(project_key)
+    cat = (f"coalesce({lookup_sql(cur, 'status', 'l', pk)}, {lookup_sql(cur, 'status', status, pk)}, "
+           f"{_map_sql(CODES['status'])}[lower(trim({status}))])")
+    res = (f"CASE WHEN l IS NOT NULL THEN coalesce({lookup_sql(cur, 'resolution', 'l', pk)}, "
+           f"{lookup_sql(cur, 'resolution', reason, pk)}, {_map_sql(CODES['resolution'])}[lower(trim({reason}))]) END")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE zt_dict AS SELECT *, {cat} AS cat, {res} AS res FROM zt_dict")
 
 
 def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int, project_only: bool = False,
@@ -573,6 +571,8 @@ def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int, proj
 
     def lab(field: str) -> str:
         return dict_col("l", field)
+
+    classes_sql = f", {dict_col('cat', 'status')} AS cat_c, {dict_col('res', 'resolution')} AS res_c" if classes else ""
 
     def code(field: str) -> str:
         return dict_col("k", field)
@@ -659,7 +659,7 @@ def _norm_sql(kind: str, cols: dict[str, int], facts: dict, ctx, base: int, proj
                    {reopen} AS reopen_count, {original} AS original_txt, {c('left')} AS remaining_txt,
                    {c('consumed')} AS spent_txt, {points} AS points_txt, {components} AS components,
                    {sprints} AS sprints, {labels} AS labels, {parent_key} AS parent_key
-                   {f", {dict_col('cat', 'status')} AS cat_c, {dict_col('res', 'resolution')} AS res_c" if classes else ""}
+                   {classes_sql}
             FROM (SELECT x.*, x.rowid - {base} AS rownum{split_cols}
                   FROM zt_cells x{joins}) v)"""
 
@@ -1044,11 +1044,12 @@ def _stage_table(cur, decoded, ctx, kind: str, header: list[str], cols: dict[str
         projects = [ctx.project_key]
     else:
         projects = _require_projects(cur, decoded, f"({_norm_sql(kind, cols, facts, ctx, base, project_only=True)})")
-    create_map_table(cur, projects)
-    _create_canon_table(cur)
     classes = kind == "bug" and len(projects) == 1
     if classes:
         _dict_classes(cur, projects[0])
+    else:
+        create_map_table(cur, projects)
+        _create_canon_table(cur)
     norm = f"({_norm_sql(kind, cols, facts, ctx, base, classes=classes)})"
     clock.mark("ids_and_projects_check")
     _, date_idx = _needed(cols)
