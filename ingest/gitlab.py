@@ -298,9 +298,8 @@ def finish_issues(cur, base: str) -> None:
         FROM d""")
 
 
-def report(cur, rows: int, *, coverage: bool = True) -> list[dict]:
-    """The warnings every adapter gives: repeated keys, unmapped raw values, done dates taken from Updated,
-    story-point coverage over standard issues (G6/G7)."""
+def key_and_mapping_warnings(cur, rows: int) -> list[dict]:
+    """Repeated keys and raw status/type/resolution values no mapping knows (stage_issues' flag columns)."""
     out = []
     kept = cur.execute("SELECT count(*) FROM stage_issues").fetchone()[0]
     if kept < rows:
@@ -312,6 +311,13 @@ def report(cur, rows: int, *, coverage: bool = True) -> list[dict]:
                              "GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
         if values:
             out.append(warning(f"unmapped_{kind}", values=[v[0] for v in values], count=sum(v[1] for v in values)))
+    return out
+
+
+def report(cur, rows: int, *, coverage: bool = True) -> list[dict]:
+    """The warnings every adapter gives: repeated keys, unmapped raw values, done dates taken from Updated,
+    story-point coverage over standard issues (G6/G7)."""
+    out = key_and_mapping_warnings(cur, rows)
     n = cur.execute("SELECT count(*) FROM stage_issues WHERE done_from_updated").fetchone()[0]
     if n:
         out.append(warning("done_date_from_updated", count=n))

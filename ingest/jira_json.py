@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from ingest.detect import Format, Probe, register
 from ingest.errors import IngestError, warning
-from ingest.gitlab import load_rows
+from ingest.gitlab import key_and_mapping_warnings, load_rows
 from ingest.value_maps import create_map_table, join_map
 from store.load import ISSUE_COLUMNS, Staged
 
@@ -698,17 +698,7 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded, probe: Probe, ctx) -> Staged:
 
 def _report(cur, rows: int, fields: Fields) -> list[dict]:
     """Everything the import understood only partly, as warnings for the import report."""
-    out = []
-    kept = cur.execute("SELECT count(*) FROM stage_issues").fetchone()[0]
-    if kept < rows:
-        out.append(warning("duplicate_keys", count=rows - kept))
-    for kind, flag, raw in (("status", "status_unmapped", "status_raw"),
-                            ("type", "type = 'other' AND type_raw IS NOT NULL", "type_raw"),
-                            ("resolution", "resolution_unmapped", "resolution_raw")):
-        values = cur.execute(f"SELECT {raw}, count(*) FROM stage_issues WHERE {flag} AND {raw} IS NOT NULL "
-                             "GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
-        if values:
-            out.append(warning(f"unmapped_{kind}", values=[v[0] for v in values], count=sum(v[1] for v in values)))
+    out = key_and_mapping_warnings(cur, rows)
     for raw, parsed in (("created", "created_at"), ("updated", "updated_at"), ("resolved", "resolved_at"),
                         ("due", "due_at")):
         bad = cur.execute(f"SELECT count(*), list(issue_key ORDER BY rownum)[1:10], any_value({raw}) "
